@@ -1,0 +1,3 @@
+//! Derive macros for Flambeau.
+//!
+//! `#[derive(Module)]` arrives with `torch.nn` support; this crate is the home it will live in.

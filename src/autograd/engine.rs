@@ -1,0 +1,335 @@
+//! The backward pass: one iterative walk to count dependencies, then nodes run newest-first as
+//! their gradients become complete (PyTorch's ready queue ordered by sequence number).
+
+use super::mode::GradModeGuard;
+use super::{Edge, edge_of};
+use crate::tensor::{Tensor, TensorImpl};
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
+
+/// One node or leaf taking part in a backward pass.
+struct Item {
+    edge: Edge,
+    /// Gradients still to arrive before this item can run.
+    deps: usize,
+    /// The sum of the gradients received so far.
+    buffer: Option<Tensor>,
+    /// `autograd::grad`: the position of this item among the requested inputs.
+    capture: Option<usize>,
+    /// Whether running this item's backward can reach a requested gradient.
+    exec: bool,
+}
+
+fn key_of(edge: &Edge) -> usize {
+    match edge {
+        Edge::Node(n) => Arc::as_ptr(n) as *const u8 as usize,
+        Edge::Leaf(l) => Arc::as_ptr(l) as *const u8 as usize,
+    }
+}
+
+/// Sums gradients arriving at one place. The first gradient is kept as is (it is never
+/// modified in place), later ones are added out of place.
+fn accumulate(buffer: &mut Option<Tensor>, g: Tensor) {
+    *buffer = Some(match buffer.take() {
+        None => g,
+        Some(b) => b.add_tensor_raw(&g),
+    });
+}
+
+/// PyTorch's `AccumulateGrad`: the first gradient becomes `.grad` (copied unless nothing else
+/// holds it), later ones are added in place.
+fn accumulate_into(target: &Arc<TensorImpl>, g: Tensor) {
+    let mut meta = target.meta.lock().unwrap_or_else(|e| e.into_inner());
+    match &meta.grad {
+        None => {
+            let owned = if Arc::strong_count(&g.0) == 1
+                && Arc::strong_count(&g.0.storage) == 1
+                && g.layout().offset == 0
+                && g.is_contiguous()
+                && g.0.storage.read().cpu().len() == g.numel()
+            {
+                g
+            } else {
+                g.clone_tensor_raw()
+            };
+            meta.grad = Some(owned);
+        }
+        Some(existing) => {
+            let existing = existing.clone();
+            drop(meta);
+            existing.add_assign_raw(&g);
+        }
+    }
+}
+
+struct Graph {
+    items: Vec<Item>,
+    index: HashMap<usize, usize>,
+}
+
+impl Graph {
+    fn slot(&mut self, edge: &Edge, stack: &mut Vec<usize>) -> usize {
+        let key = key_of(edge);
+        if let Some(&i) = self.index.get(&key) {
+            return i;
+        }
+        let i = self.items.len();
+        self.items.push(Item {
+            edge: edge.clone(),
+            deps: 0,
+            buffer: None,
+            capture: None,
+            exec: true,
+        });
+        self.index.insert(key, i);
+        if matches!(edge, Edge::Node(_)) {
+            stack.push(i);
+        }
+        i
+    }
+
+    /// Discovers every node reachable from the roots and counts incoming edges, without recursion.
+    fn build(roots: &[Edge]) -> (Graph, Vec<usize>) {
+        let mut g = Graph {
+            items: Vec::new(),
+            index: HashMap::new(),
+        };
+        let mut stack = Vec::new();
+        let root_ids: Vec<usize> = roots.iter().map(|e| g.slot(e, &mut stack)).collect();
+        while let Some(i) = stack.pop() {
+            let node = match &g.items[i].edge {
+                Edge::Node(n) => n.clone(),
+                Edge::Leaf(_) => continue,
+            };
+            for e in node.edges.iter().flatten() {
+                let j = g.slot(e, &mut stack);
+                g.items[j].deps += 1;
+            }
+        }
+        (g, root_ids)
+    }
+
+    fn children(&self, i: usize) -> Vec<usize> {
+        match &self.items[i].edge {
+            Edge::Node(n) => n
+                .edges
+                .iter()
+                .flatten()
+                .map(|e| self.index[&key_of(e)])
+                .collect(),
+            Edge::Leaf(_) => Vec::new(),
+        }
+    }
+
+    /// For `autograd::grad`: marks which items must run so that no work is spent on parts of the
+    /// graph that cannot reach a requested input.
+    fn prune(&mut self) {
+        // Kahn order from the roots, then a reverse sweep.
+        let mut deps: Vec<usize> = self.items.iter().map(|it| it.deps).collect();
+        let mut order = Vec::with_capacity(self.items.len());
+        let mut ready: Vec<usize> = (0..self.items.len()).filter(|&i| deps[i] == 0).collect();
+        while let Some(i) = ready.pop() {
+            order.push(i);
+            for c in self.children(i) {
+                deps[c] -= 1;
+                if deps[c] == 0 {
+                    ready.push(c);
+                }
+            }
+        }
+        let mut needed = vec![false; self.items.len()];
+        for &i in order.iter().rev() {
+            let exec = self.children(i).iter().any(|&c| needed[c]);
+            self.items[i].exec = exec;
+            needed[i] = exec || self.items[i].capture.is_some();
+        }
+    }
+}
+
+/// Runs a backward pass. With `inputs`, returns their gradients instead of accumulating into
+/// `.grad` (`autograd.grad`); otherwise accumulates into every reachable leaf.
+fn run(
+    outputs: &[Tensor],
+    grad_outputs: &[Option<Tensor>],
+    retain_graph: bool,
+    inputs: Option<&[&Tensor]>,
+) -> Vec<Option<Tensor>> {
+    if outputs.len() != grad_outputs.len() {
+        panic!(
+            "grad can be implicitly created only for scalar outputs: got {} tensors and {} gradients",
+            outputs.len(),
+            grad_outputs.len()
+        );
+    }
+    let _no_grad = GradModeGuard::new(false);
+    let mut roots = Vec::with_capacity(outputs.len());
+    let mut root_grads = Vec::with_capacity(outputs.len());
+    for (k, (out, g)) in outputs.iter().zip(grad_outputs).enumerate() {
+        let edge = edge_of(out).unwrap_or_else(|| {
+            panic!("element {k} of tensors does not require grad and does not have a grad_fn")
+        });
+        let g = match g {
+            Some(g) => {
+                if g.dims() != out.dims() {
+                    panic!(
+                        "Mismatch in shape: grad_output[{k}] has a shape of {:?} and output[{k}] has a shape of {:?}.",
+                        g.shape(),
+                        out.shape()
+                    );
+                }
+                if g.dtype() != out.dtype() {
+                    g.to_dtype(out.dtype())
+                } else {
+                    g.clone()
+                }
+            }
+            None => {
+                if out.numel() != 1 {
+                    panic!("grad can be implicitly created only for scalar outputs");
+                }
+                Tensor::ones_like(out)
+            }
+        };
+        roots.push(edge);
+        root_grads.push(g);
+    }
+
+    let (mut graph, root_ids) = Graph::build(&roots);
+    let n_inputs = inputs.map_or(0, |i| i.len());
+    if let Some(inputs) = inputs {
+        for (k, t) in inputs.iter().enumerate() {
+            let edge = edge_of(t).unwrap_or_else(|| {
+                panic!("One of the differentiated Tensors does not require grad")
+            });
+            if let Some(&i) = graph.index.get(&key_of(&edge)) {
+                graph.items[i].capture = Some(k);
+            }
+        }
+        graph.prune();
+    }
+    for (&i, g) in root_ids.iter().zip(root_grads) {
+        accumulate(&mut graph.items[i].buffer, g);
+    }
+
+    let priority = |item: &Item| match &item.edge {
+        Edge::Node(n) => n.seq,
+        Edge::Leaf(_) => u64::MAX,
+    };
+    let mut heap = BinaryHeap::new();
+    let mut queued = vec![false; graph.items.len()];
+    for &i in &root_ids {
+        if graph.items[i].deps == 0 && !queued[i] {
+            queued[i] = true;
+            heap.push((priority(&graph.items[i]), i));
+        }
+    }
+    let mut results: Vec<Option<Tensor>> = vec![None; n_inputs];
+
+    while let Some((_, i)) = heap.pop() {
+        let grad = graph.items[i].buffer.take();
+        if let Some(k) = graph.items[i].capture {
+            results[k] = grad.clone();
+        }
+        let node = match &graph.items[i].edge {
+            Edge::Leaf(leaf) => {
+                if inputs.is_none() {
+                    if let Some(g) = grad {
+                        accumulate_into(leaf, g);
+                    }
+                }
+                continue;
+            }
+            Edge::Node(n) => n.clone(),
+        };
+        if inputs.is_none() {
+            let retained = node
+                .retained
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            if let (Some(weak), Some(g)) = (retained, &grad) {
+                if let Some(t) = weak.upgrade() {
+                    accumulate_into(&t, g.clone());
+                }
+            }
+        }
+        let grads = if graph.items[i].exec {
+            let mut backward = node.backward.lock().unwrap_or_else(|e| e.into_inner());
+            let grads = match &grad {
+                Some(g) => {
+                    let needs: smallvec::SmallVec<[bool; 4]> =
+                        node.edges.iter().map(|e| e.is_some()).collect();
+                    let grads = backward.backward(g, &needs);
+                    debug_assert_eq!(
+                        grads.len(),
+                        node.edges.len(),
+                        "{} returned a wrong number of gradients",
+                        node.name
+                    );
+                    grads
+                }
+                None => smallvec::smallvec![None; node.edges.len()],
+            };
+            if !retain_graph {
+                backward.release();
+            }
+            grads
+        } else {
+            smallvec::smallvec![None; node.edges.len()]
+        };
+        for (edge, g) in node.edges.iter().zip(grads) {
+            let Some(edge) = edge else { continue };
+            let j = graph.index[&key_of(edge)];
+            if let Some(g) = g {
+                accumulate(&mut graph.items[j].buffer, g);
+            }
+            graph.items[j].deps -= 1;
+            if graph.items[j].deps == 0 && !queued[j] {
+                queued[j] = true;
+                heap.push((priority(&graph.items[j]), j));
+            }
+        }
+    }
+    results
+}
+
+/// `torch.autograd.backward`: accumulates gradients of `outputs` into the leaves' `.grad`.
+pub(crate) fn backward(outputs: &[Tensor], grad_outputs: &[Option<Tensor>], retain_graph: bool) {
+    run(outputs, grad_outputs, retain_graph, None);
+}
+
+/// Computes and returns the gradients of `outputs` with respect to `inputs`
+/// (`torch.autograd.grad`), without touching any `.grad`.
+///
+/// `grad_outputs` may be empty (every output must then be a scalar). Inputs that the outputs do
+/// not depend on give `None` when `allow_unused` is true and panic with PyTorch's message otherwise.
+///
+/// ```
+/// use flambeau::{autograd, tensor};
+/// let x = tensor!([1.0, 2.0]).requires_grad_(true);
+/// let y = (&x * &x * &x).sum();
+/// let g = autograd::grad(&[&y], &[&x], &[], false, false);
+/// assert_eq!(g[0].as_ref().unwrap().to_vec::<f32>(), vec![3.0, 12.0]);
+/// assert!(x.grad().is_none());
+/// ```
+pub fn grad(
+    outputs: &[&Tensor],
+    inputs: &[&Tensor],
+    grad_outputs: &[Option<Tensor>],
+    retain_graph: bool,
+    allow_unused: bool,
+) -> Vec<Option<Tensor>> {
+    let outs: Vec<Tensor> = outputs.iter().map(|t| (*t).clone()).collect();
+    let gos: Vec<Option<Tensor>> = if grad_outputs.is_empty() {
+        vec![None; outs.len()]
+    } else {
+        grad_outputs.to_vec()
+    };
+    let results = run(&outs, &gos, retain_graph, Some(inputs));
+    if !allow_unused && results.iter().any(|r| r.is_none()) {
+        panic!(
+            "One of the differentiated Tensors appears to not have been used in the graph. Set allow_unused=True if this is the desired behavior."
+        );
+    }
+    results
+}

@@ -1,0 +1,3 @@
+//! Compute kernels, one module per device.
+
+pub(crate) mod cpu;

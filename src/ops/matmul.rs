@@ -1,0 +1,404 @@
+//! Matrix products: `mm`, `bmm`, `mv`, `dot`, `addmm`, and `matmul` with PyTorch's rules for
+//! 1-D, 2-D, batched and broadcast operands.
+
+use super::{cast_raw, result_type};
+use crate::autograd::{SavedOpt, SavedTensor, backward_fn, record};
+use crate::dtype::DType;
+use crate::kernels::cpu::gemm::{GemmElem, MatRef};
+use crate::shape::{Layout, Shape, broadcast_shapes};
+use crate::storage::CpuStorage;
+use crate::tensor::Tensor;
+
+/// `C[b] = A[b] · B[b]` for every batch `b`, reading strided operands in place.
+/// `a`: (batch, m, k), `b`: (batch, k, n) layouts given as (offset per batch, strides).
+#[allow(clippy::too_many_arguments)]
+fn batched_gemm<T: GemmElem>(
+    batch: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[T],
+    a_batch: &[usize],
+    ar: MatRef,
+    b: &[T],
+    b_batch: &[usize],
+    br: MatRef,
+    out: &mut [T],
+) {
+    for i in 0..batch {
+        let ai = MatRef {
+            offset: a_batch[i],
+            ..ar
+        };
+        let bi = MatRef {
+            offset: b_batch[i],
+            ..br
+        };
+        T::gemm(
+            m,
+            n,
+            k,
+            a,
+            ai,
+            b,
+            bi,
+            &mut out[i * m * n..(i + 1) * m * n],
+            false,
+        );
+    }
+}
+
+/// Offsets of every matrix of a batched layout whose last two dims are the matrix dims.
+fn batch_offsets(l: &Layout) -> Vec<usize> {
+    let nd = l.ndim();
+    let batch_layout = Layout {
+        shape: Shape::new(&l.dims()[..nd - 2]),
+        strides: l.strides[..nd - 2].iter().copied().collect(),
+        offset: l.offset,
+    };
+    let mut out = Vec::with_capacity(batch_layout.numel());
+    crate::shape::for_each_offset(&batch_layout, |o| out.push(o));
+    out
+}
+
+/// Raw product of `a` (..., m, k) and `b` (..., k, n) with identical batch dims.
+fn matmul_raw(a: &Tensor, b: &Tensor) -> Tensor {
+    let dtype = result_type(a, b);
+    let (a, b) = (cast_raw(a, dtype), cast_raw(b, dtype));
+    let nd = a.ndim();
+    let (m, k, n) = (a.dims()[nd - 2], a.dims()[nd - 1], b.dims()[nd - 1]);
+    let mut out_dims = a.dims().to_vec();
+    out_dims[nd - 1] = n;
+    let batch: usize = a.dims()[..nd - 2].iter().product();
+    let (la, lb) = (a.layout().clone(), b.layout().clone());
+    let ar = MatRef {
+        offset: 0,
+        rs: la.strides[nd - 2],
+        cs: la.strides[nd - 1],
+    };
+    let br = MatRef {
+        offset: 0,
+        rs: lb.strides[nd - 2],
+        cs: lb.strides[nd - 1],
+    };
+    let (ao, bo) = (batch_offsets(&la), batch_offsets(&lb));
+    let storage = super::with_two_cpu(&a, &b, |sa, _, sb, _| {
+        fn go<T: GemmElem>(
+            batch: usize,
+            m: usize,
+            k: usize,
+            n: usize,
+            x: &[T],
+            ao: &[usize],
+            ar: MatRef,
+            y: &[T],
+            bo: &[usize],
+            br: MatRef,
+        ) -> Vec<T> {
+            let mut out = vec![T::zero(); batch * m * n];
+            batched_gemm(batch, m, k, n, x, ao, ar, y, bo, br, &mut out);
+            out
+        }
+        match (sa, sb) {
+            (CpuStorage::F32(x), CpuStorage::F32(y)) => {
+                CpuStorage::F32(go(batch, m, k, n, x, &ao, ar, y, &bo, br))
+            }
+            (CpuStorage::F64(x), CpuStorage::F64(y)) => {
+                CpuStorage::F64(go(batch, m, k, n, x, &ao, ar, y, &bo, br))
+            }
+            (CpuStorage::I64(x), CpuStorage::I64(y)) => {
+                CpuStorage::I64(go(batch, m, k, n, x, &ao, ar, y, &bo, br))
+            }
+            _ => panic!(
+                "\"addmm_impl_cpu_\" not implemented for '{}'",
+                dtype.scalar_name()
+            ),
+        }
+    });
+    Tensor::from_cpu(storage, Shape::new(&out_dims))
+}
+
+backward_fn! {
+    struct MmBackward { a: Option<SavedTensor>, b: Option<SavedTensor>, a_dtype: DType, b_dtype: DType }
+    saved [a, b]
+    fn backward(&mut self, grad, needs) {
+        let ga = needs[0].then(|| grad.mm(&self.b.get().t()).to_dtype(self.a_dtype));
+        let gb = needs[1].then(|| self.a.get().t().mm(grad).to_dtype(self.b_dtype));
+        smallvec::smallvec![ga, gb]
+    }
+}
+
+backward_fn! {
+    struct BmmBackward { a: Option<SavedTensor>, b: Option<SavedTensor> }
+    saved [a, b]
+    fn backward(&mut self, grad, needs) {
+        let ga = needs[0].then(|| grad.bmm(&self.b.get().transpose(1, 2)));
+        let gb = needs[1].then(|| self.a.get().transpose(1, 2).bmm(grad));
+        smallvec::smallvec![ga, gb]
+    }
+}
+
+backward_fn! {
+    struct MvBackward { a: Option<SavedTensor>, v: Option<SavedTensor> }
+    saved [a, v]
+    fn backward(&mut self, grad, needs) {
+        let ga = needs[0].then(|| grad.unsqueeze(1).mul(&self.v.get().unsqueeze(0)));
+        let gv = needs[1].then(|| self.a.get().t().mv(grad));
+        smallvec::smallvec![ga, gv]
+    }
+}
+
+backward_fn! {
+    struct DotBackward { a: Option<SavedTensor>, b: Option<SavedTensor> }
+    saved [a, b]
+    fn backward(&mut self, grad, needs) {
+        let ga = needs[0].then(|| grad.mul(self.b.get()));
+        let gb = needs[1].then(|| grad.mul(self.a.get()));
+        smallvec::smallvec![ga, gb]
+    }
+}
+
+backward_fn! {
+    struct AddmmBackward { bias: super::binary::InputMeta, a: Option<SavedTensor>, b: Option<SavedTensor> }
+    saved [a, b]
+    fn backward(&mut self, grad, needs) {
+        let gbias = needs[0].then(|| self.bias.reduce(grad));
+        let ga = needs[1].then(|| grad.mm(&self.b.get().t()));
+        let gb = needs[2].then(|| self.a.get().t().mm(grad));
+        smallvec::smallvec![gbias, ga, gb]
+    }
+}
+
+impl Tensor {
+    /// The product of two matrices (`torch.mm`).
+    ///
+    /// ```
+    /// use flambeau::tensor;
+    /// let a = tensor!([[1.0, 2.0], [3.0, 4.0]]);
+    /// assert_eq!(a.mm(&a).to_vec::<f32>(), vec![7.0, 10.0, 15.0, 22.0]);
+    /// ```
+    pub fn mm(&self, other: &Tensor) -> Tensor {
+        if self.ndim() != 2 {
+            panic!("self must be a matrix");
+        }
+        if other.ndim() != 2 {
+            panic!("mat2 must be a matrix");
+        }
+        if self.dims()[1] != other.dims()[0] {
+            panic!(
+                "mat1 and mat2 shapes cannot be multiplied ({}x{} and {}x{})",
+                self.dims()[0],
+                self.dims()[1],
+                other.dims()[0],
+                other.dims()[1]
+            );
+        }
+        check_same_dtype(self, other, "mm");
+        let out = matmul_raw(self, other);
+        let (ra, rb) = (self.requires_grad(), other.requires_grad());
+        record(out, "MmBackward0", &[self, other], |_| MmBackward {
+            a: SavedTensor::input_if(self, rb),
+            b: SavedTensor::input_if(other, ra),
+            a_dtype: self.dtype(),
+            b_dtype: other.dtype(),
+        })
+    }
+
+    /// Batched matrix product of two 3-D tensors with the same batch size (`torch.bmm`).
+    pub fn bmm(&self, other: &Tensor) -> Tensor {
+        if self.ndim() != 3 {
+            panic!("batch1 must be a 3D tensor");
+        }
+        if other.ndim() != 3 {
+            panic!("batch2 must be a 3D tensor");
+        }
+        let (b, _, k) = (self.dims()[0], self.dims()[1], self.dims()[2]);
+        if other.dims()[0] != b || other.dims()[1] != k {
+            panic!(
+                "Expected size for first two dimensions of batch2 tensor to be: [{b}, {k}] but got: [{}, {}].",
+                other.dims()[0],
+                other.dims()[1]
+            );
+        }
+        check_same_dtype(self, other, "bmm");
+        let out = matmul_raw(self, other);
+        let (ra, rb) = (self.requires_grad(), other.requires_grad());
+        record(out, "BmmBackward0", &[self, other], |_| BmmBackward {
+            a: SavedTensor::input_if(self, rb),
+            b: SavedTensor::input_if(other, ra),
+        })
+    }
+
+    /// Matrix-vector product (`torch.mv`).
+    pub fn mv(&self, vec: &Tensor) -> Tensor {
+        if self.ndim() != 2 || vec.ndim() != 1 || self.dims()[1] != vec.dims()[0] {
+            panic!(
+                "size mismatch, got input ({}), mat ({}), vec ({})",
+                self.dims().first().copied().unwrap_or(0),
+                self.dims()
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join("x"),
+                vec.dims()
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join("x")
+            );
+        }
+        check_same_dtype(self, vec, "mv");
+        let out = matmul_raw(self, &vec.unsqueeze_raw(1)).reshape_raw(&[self.dims()[0]]);
+        let (ra, rb) = (self.requires_grad(), vec.requires_grad());
+        record(out, "MvBackward0", &[self, vec], |_| MvBackward {
+            a: SavedTensor::input_if(self, rb),
+            v: SavedTensor::input_if(vec, ra),
+        })
+    }
+
+    /// Dot product of two 1-D tensors (`torch.dot`).
+    pub fn dot(&self, other: &Tensor) -> Tensor {
+        if self.ndim() != 1 || other.ndim() != 1 {
+            panic!(
+                "1D tensors expected, but got {}D and {}D tensors",
+                self.ndim(),
+                other.ndim()
+            );
+        }
+        if self.numel() != other.numel() {
+            panic!(
+                "inconsistent tensor size, expected tensor [{}] and src [{}] to have the same number of elements, but got {} and {} elements respectively",
+                self.numel(),
+                other.numel(),
+                self.numel(),
+                other.numel()
+            );
+        }
+        check_same_dtype(self, other, "dot");
+        let out = matmul_raw(&self.unsqueeze_raw(0), &other.unsqueeze_raw(1)).reshape_raw(&[]);
+        let (ra, rb) = (self.requires_grad(), other.requires_grad());
+        record(out, "DotBackward0", &[self, other], |_| DotBackward {
+            a: SavedTensor::input_if(self, rb),
+            b: SavedTensor::input_if(other, ra),
+        })
+    }
+
+    /// `bias + mat1 · mat2`, with `bias` broadcast (`torch.addmm`): what `nn.Linear` computes.
+    pub fn addmm(bias: &Tensor, mat1: &Tensor, mat2: &Tensor) -> Tensor {
+        let prod = crate::autograd::no_grad(|| mat1.mm(mat2));
+        let out = super::binary::binary_raw(bias, &prod, super::binary::BinOp::Add);
+        if out.dims() != prod.dims() {
+            panic!(
+                "The expanded size of the tensor ({}) must match the existing size ({}) at non-singleton dimension 1",
+                prod.dims()[1],
+                out.dims()[1]
+            );
+        }
+        let (ra, rb) = (mat1.requires_grad(), mat2.requires_grad());
+        record(out, "AddmmBackward0", &[bias, mat1, mat2], |_| {
+            AddmmBackward {
+                bias: super::binary::InputMeta::of(bias),
+                a: SavedTensor::input_if(mat1, rb),
+                b: SavedTensor::input_if(mat2, ra),
+            }
+        })
+    }
+
+    /// The matrix product with PyTorch's rules (`torch.matmul`, Python's `@`): 1-D operands are
+    /// promoted to matrices and the added dim removed again, leading dims broadcast as batches.
+    ///
+    /// ```
+    /// use flambeau::Tensor;
+    /// let a = Tensor::ones([2, 1, 3, 4]);
+    /// let b = Tensor::ones([3, 4, 5]);
+    /// assert_eq!(a.matmul(&b).dims(), &[2, 3, 3, 5]);
+    /// assert_eq!(Tensor::ones([4]).matmul(&Tensor::ones([4, 5])).dims(), &[5]);
+    /// assert_eq!(Tensor::ones([4]).matmul(&Tensor::ones([4])).ndim(), 0);
+    /// ```
+    pub fn matmul(&self, other: &Tensor) -> Tensor {
+        let (d1, d2) = (self.ndim(), other.ndim());
+        if d1 == 0 || d2 == 0 {
+            panic!("both arguments to matmul need to be at least 1D, but they are {d1}D and {d2}D");
+        }
+        match (d1, d2) {
+            (1, 1) => self.dot(other),
+            (2, 1) => self.mv(other),
+            (1, 2) => self.unsqueeze(0).mm(other).squeeze_dim(0),
+            (2, 2) => self.mm(other),
+            (_, 1) | (_, 2) if d1 >= 3 => {
+                // Fold the batch into the rows: (..., n, k) -> (-1, k), one mm, unfold.
+                let k = self.dims()[d1 - 1];
+                let rows: usize = self.dims()[..d1 - 1].iter().product();
+                let t2 = if d2 == 1 {
+                    other.unsqueeze(1)
+                } else {
+                    other.clone()
+                };
+                let out = self.reshape([rows, k]).mm(&t2);
+                let mut shape: Vec<usize> = self.dims()[..d1 - 1].to_vec();
+                if d2 == 2 {
+                    shape.push(other.dims()[1]);
+                }
+                out.reshape(shape)
+            }
+            _ => {
+                let a = if d1 == 1 {
+                    self.unsqueeze(0)
+                } else {
+                    self.clone()
+                };
+                let b = if d2 == 1 {
+                    other.unsqueeze(1)
+                } else {
+                    other.clone()
+                };
+                let (na, nb) = (a.ndim(), b.ndim());
+                let (n, k1) = (a.dims()[na - 2], a.dims()[na - 1]);
+                let (k2, m) = (b.dims()[nb - 2], b.dims()[nb - 1]);
+                let batch = broadcast_shapes(&a.dims()[..na - 2], &b.dims()[..nb - 2]);
+                if k1 != k2 {
+                    let bsz: usize = batch.numel();
+                    panic!(
+                        "Expected size for first two dimensions of batch2 tensor to be: [{bsz}, {k1}] but got: [{bsz}, {k2}]."
+                    );
+                }
+                let bsz = batch.numel();
+                let mut ea: Vec<usize> = batch.dims().to_vec();
+                ea.extend([n, k1]);
+                let mut eb: Vec<usize> = batch.dims().to_vec();
+                eb.extend([k2, m]);
+                let a3 = a.expand(&ea).reshape([bsz, n, k1]);
+                let b3 = b.expand(&eb).reshape([bsz, k2, m]);
+                let out = a3.bmm(&b3);
+                let mut shape: Vec<usize> = batch.dims().to_vec();
+                if d1 > 1 {
+                    shape.push(n);
+                }
+                if d2 > 1 {
+                    shape.push(m);
+                }
+                out.reshape(shape)
+            }
+        }
+    }
+
+    /// A contiguous alias with another shape, without autograd.
+    pub(crate) fn reshape_raw(&self, dims: &[usize]) -> Tensor {
+        let t = self.contiguous_raw();
+        t.alias_with_layout(Layout {
+            shape: Shape::new(dims),
+            strides: Shape::new(dims).contiguous_strides(),
+            offset: t.layout().offset,
+        })
+    }
+}
+
+fn check_same_dtype(a: &Tensor, b: &Tensor, op: &str) {
+    if a.dtype() != b.dtype() {
+        panic!(
+            "expected m1 and m2 to have the same dtype, but got: {} != {} (in {op})",
+            a.dtype().scalar_name().to_lowercase(),
+            b.dtype().scalar_name().to_lowercase()
+        );
+    }
+}

@@ -1,0 +1,651 @@
+//! Shapes, strides and the rules that relate them: broadcasting, dim wrapping, view reshaping.
+
+use smallvec::SmallVec;
+use std::fmt;
+
+/// The sizes of a tensor's dimensions (`torch.Size`). Up to six dimensions are stored inline.
+///
+/// ```
+/// use flambeau::Tensor;
+/// let t = Tensor::zeros([2, 3]);
+/// assert_eq!(t.shape().dims(), &[2, 3]);
+/// assert_eq!(format!("{:?}", t.shape()), "torch.Size([2, 3])");
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
+pub struct Shape(pub(crate) SmallVec<[usize; 6]>);
+
+/// Strides in elements, one per dimension.
+pub(crate) type Strides = SmallVec<[usize; 6]>;
+
+impl Shape {
+    /// A shape from its dimension sizes.
+    pub fn new(dims: &[usize]) -> Shape {
+        Shape(SmallVec::from_slice(dims))
+    }
+    /// The dimension sizes.
+    pub fn dims(&self) -> &[usize] {
+        &self.0
+    }
+    /// The number of dimensions.
+    pub fn ndim(&self) -> usize {
+        self.0.len()
+    }
+    /// The number of elements (1 for a 0-dim shape).
+    pub fn numel(&self) -> usize {
+        self.0.iter().product()
+    }
+    /// Row-major (C-contiguous) strides for this shape.
+    pub(crate) fn contiguous_strides(&self) -> Strides {
+        let mut strides: Strides = SmallVec::from_elem(1, self.0.len());
+        let mut acc = 1usize;
+        for i in (0..self.0.len()).rev() {
+            strides[i] = acc;
+            acc *= self.0[i].max(1);
+        }
+        strides
+    }
+}
+
+impl std::ops::Index<usize> for Shape {
+    type Output = usize;
+    fn index(&self, i: usize) -> &usize {
+        &self.0[i]
+    }
+}
+
+impl fmt::Debug for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "torch.Size({:?})", self.0.as_slice())
+    }
+}
+
+impl fmt::Display for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0.as_slice())
+    }
+}
+
+impl PartialEq<[usize]> for Shape {
+    fn eq(&self, other: &[usize]) -> bool {
+        self.0.as_slice() == other
+    }
+}
+impl<const N: usize> PartialEq<[usize; N]> for Shape {
+    fn eq(&self, other: &[usize; N]) -> bool {
+        self.0.as_slice() == other
+    }
+}
+impl PartialEq<Vec<usize>> for Shape {
+    fn eq(&self, other: &Vec<usize>) -> bool {
+        self.0.as_slice() == other.as_slice()
+    }
+}
+
+/// A list of integers given as a shape or as a list of dims: `[11]`, `&[3, 4]`, `vec![2, -1]`, `()`
+/// (a scalar shape / no dims), a single integer, or a [`Shape`].
+///
+/// ```
+/// use flambeau::Tensor;
+/// assert_eq!(Tensor::zeros(()).ndim(), 0);
+/// assert_eq!(Tensor::zeros(5).shape().dims(), &[5]);
+/// assert_eq!(Tensor::zeros(&[3, 4]).shape().dims(), &[3, 4]);
+/// assert_eq!(Tensor::zeros(vec![2, 2, 2]).numel(), 8);
+/// assert_eq!(Tensor::zeros([2, 6]).reshape([3, -1]).shape().dims(), &[3, 4]);
+/// ```
+pub trait IntList {
+    /// The integers, in order.
+    fn to_int_list(&self) -> SmallVec<[i64; 6]>;
+}
+
+macro_rules! impl_int_list {
+    ($($t:ty),*) => {$(
+        impl IntList for $t {
+            fn to_int_list(&self) -> SmallVec<[i64; 6]> {
+                smallvec::smallvec![*self as i64]
+            }
+        }
+        impl<const N: usize> IntList for [$t; N] {
+            fn to_int_list(&self) -> SmallVec<[i64; 6]> {
+                self.iter().map(|&d| d as i64).collect()
+            }
+        }
+        impl<const N: usize> IntList for &[$t; N] {
+            fn to_int_list(&self) -> SmallVec<[i64; 6]> {
+                self.iter().map(|&d| d as i64).collect()
+            }
+        }
+        impl IntList for &[$t] {
+            fn to_int_list(&self) -> SmallVec<[i64; 6]> {
+                self.iter().map(|&d| d as i64).collect()
+            }
+        }
+        impl IntList for Vec<$t> {
+            fn to_int_list(&self) -> SmallVec<[i64; 6]> {
+                self.iter().map(|&d| d as i64).collect()
+            }
+        }
+        impl IntList for &Vec<$t> {
+            fn to_int_list(&self) -> SmallVec<[i64; 6]> {
+                self.iter().map(|&d| d as i64).collect()
+            }
+        }
+    )*};
+}
+impl_int_list!(usize, i64, i32, isize, u32);
+
+impl IntList for () {
+    fn to_int_list(&self) -> SmallVec<[i64; 6]> {
+        SmallVec::new()
+    }
+}
+impl IntList for Shape {
+    fn to_int_list(&self) -> SmallVec<[i64; 6]> {
+        self.0.iter().map(|&d| d as i64).collect()
+    }
+}
+impl IntList for &Shape {
+    fn to_int_list(&self) -> SmallVec<[i64; 6]> {
+        self.0.iter().map(|&d| d as i64).collect()
+    }
+}
+
+/// Converts a list of integers into a shape, refusing negative sizes with PyTorch's message.
+pub(crate) fn shape_from(list: &impl IntList) -> Shape {
+    let dims = list.to_int_list();
+    if let Some(&d) = dims.iter().find(|&&d| d < 0) {
+        panic!(
+            "Trying to create tensor with negative dimension {d}: {:?}",
+            dims.as_slice()
+        );
+    }
+    Shape(dims.iter().map(|&d| d as usize).collect())
+}
+
+/// Wraps a possibly negative dim into `0..ndim`, with PyTorch's "Dimension out of range" message.
+/// A 0-dim tensor accepts dims -1 and 0, as in PyTorch.
+pub(crate) fn wrap_dim(dim: i64, ndim: usize) -> usize {
+    let n = ndim.max(1) as i64;
+    if dim < -n || dim >= n {
+        panic!(
+            "Dimension out of range (expected to be in range of [{}, {}], but got {})",
+            -n,
+            n - 1,
+            dim
+        );
+    }
+    if dim < 0 {
+        (dim + n) as usize
+    } else {
+        dim as usize
+    }
+}
+
+/// Wraps a list of dims, refusing repeats ("dim 1 appears multiple times in the list of dims").
+pub(crate) fn wrap_dims(dims: &[i64], ndim: usize) -> SmallVec<[usize; 6]> {
+    let mut out: SmallVec<[usize; 6]> = SmallVec::new();
+    for &d in dims {
+        let w = wrap_dim(d, ndim);
+        if out.contains(&w) {
+            panic!("dim {w} appears multiple times in the list of dims");
+        }
+        out.push(w);
+    }
+    out
+}
+
+/// The broadcast shape of two shapes, or PyTorch's error.
+pub(crate) fn broadcast_shapes(a: &[usize], b: &[usize]) -> Shape {
+    try_broadcast_shapes(a, b).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The broadcast shape of two shapes, or PyTorch's error message.
+pub(crate) fn try_broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Shape, String> {
+    let n = a.len().max(b.len());
+    let mut out: SmallVec<[usize; 6]> = SmallVec::from_elem(0, n);
+    for i in 0..n {
+        let da = if i + a.len() >= n {
+            a[i + a.len() - n]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= n {
+            b[i + b.len() - n]
+        } else {
+            1
+        };
+        out[i] = if da == db || db == 1 {
+            da
+        } else if da == 1 {
+            db
+        } else {
+            return Err(format!(
+                "The size of tensor a ({da}) must match the size of tensor b ({db}) at non-singleton dimension {i}"
+            ));
+        };
+    }
+    Ok(Shape(out))
+}
+
+/// Strides for reading a tensor of `shape`/`strides` as if expanded to `target` (0 on broadcast dims).
+pub(crate) fn broadcast_strides(shape: &[usize], strides: &[usize], target: &[usize]) -> Strides {
+    let n = target.len();
+    let k = shape.len();
+    let mut out: Strides = SmallVec::from_elem(0, n);
+    for i in 0..k {
+        let t = n - k + i;
+        out[t] = if shape[i] == 1 && target[t] != 1 {
+            0
+        } else {
+            strides[i]
+        };
+    }
+    out
+}
+
+/// Resolves a requested shape with at most one `-1` against a number of elements,
+/// with PyTorch's messages.
+pub(crate) fn infer_shape(requested: &[i64], numel: usize) -> Shape {
+    let mut infer = None;
+    let mut known: usize = 1;
+    for (i, &d) in requested.iter().enumerate() {
+        if d == -1 {
+            if infer.is_some() {
+                panic!("only one dimension can be inferred");
+            }
+            infer = Some(i);
+        } else if d < 0 {
+            panic!("invalid shape dimension {d}");
+        } else {
+            known *= d as usize;
+        }
+    }
+    let mut dims: SmallVec<[usize; 6]> = requested.iter().map(|&d| d.max(0) as usize).collect();
+    let fail = || -> ! {
+        panic!(
+            "shape '{:?}' is invalid for input of size {numel}",
+            requested
+        )
+    };
+    match infer {
+        Some(i) => {
+            if known == 0 || numel % known != 0 {
+                fail();
+            }
+            dims[i] = numel / known;
+        }
+        None => {
+            if known != numel {
+                fail();
+            }
+        }
+    }
+    Shape(dims)
+}
+
+/// The position of a tensor's elements in its storage: shape, strides (in elements) and offset.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Layout {
+    pub shape: Shape,
+    pub strides: Strides,
+    pub offset: usize,
+}
+
+impl Layout {
+    /// A row-major layout starting at offset 0.
+    pub fn contiguous(shape: Shape) -> Layout {
+        let strides = shape.contiguous_strides();
+        Layout {
+            shape,
+            strides,
+            offset: 0,
+        }
+    }
+
+    pub fn dims(&self) -> &[usize] {
+        &self.shape.0
+    }
+
+    pub fn ndim(&self) -> usize {
+        self.shape.0.len()
+    }
+
+    pub fn numel(&self) -> usize {
+        self.shape.numel()
+    }
+
+    /// Whether the elements are stored row-major without gaps (size-1 dims may have any stride).
+    pub fn is_contiguous(&self) -> bool {
+        let mut expected = 1usize;
+        for i in (0..self.ndim()).rev() {
+            let d = self.shape.0[i];
+            if d != 1 {
+                if self.strides[i] != expected {
+                    return false;
+                }
+                expected *= d;
+            }
+        }
+        true
+    }
+
+    /// If contiguous, the range of storage indices the elements occupy, in order.
+    pub fn contiguous_range(&self) -> Option<std::ops::Range<usize>> {
+        if self.is_contiguous() {
+            Some(self.offset..self.offset + self.numel())
+        } else {
+            None
+        }
+    }
+
+    /// Storage index of the element at a multi-index.
+    #[allow(dead_code)]
+    pub fn index_of(&self, idx: &[usize]) -> usize {
+        self.offset
+            + idx
+                .iter()
+                .zip(self.strides.iter())
+                .map(|(i, s)| i * s)
+                .sum::<usize>()
+    }
+
+    /// The dims and strides with size-1 dims dropped and adjacent row-major dims merged, so that
+    /// strided loops run over as few, as long, dimensions as possible. Never empty.
+    pub fn coalesced(&self) -> (Strides, Strides) {
+        coalesce(self.dims(), &[&self.strides]).map_single()
+    }
+}
+
+/// Helper so `coalesce` can return one or several stride sets.
+pub(crate) struct Coalesced {
+    pub dims: Strides,
+    pub strides: SmallVec<[Strides; 3]>,
+}
+
+impl Coalesced {
+    fn map_single(mut self) -> (Strides, Strides) {
+        let s = self.strides.remove(0);
+        (self.dims, s)
+    }
+}
+
+/// Drops size-1 dims and merges dims `i`, `i+1` when every stride set allows it
+/// (`stride[i] == stride[i+1] * dims[i+1]`). Always returns at least one dim.
+pub(crate) fn coalesce(dims: &[usize], strides: &[&[usize]]) -> Coalesced {
+    let mut out_dims: Strides = SmallVec::new();
+    let mut out_strides: SmallVec<[Strides; 3]> = strides.iter().map(|_| SmallVec::new()).collect();
+    for i in 0..dims.len() {
+        let d = dims[i];
+        if d == 1 {
+            continue;
+        }
+        if let Some(&last) = out_dims.last() {
+            let merge = strides
+                .iter()
+                .enumerate()
+                .all(|(k, s)| *out_strides[k].last().unwrap() == s[i] * d);
+            if merge {
+                let n = out_dims.len();
+                out_dims[n - 1] = last * d;
+                for (k, s) in strides.iter().enumerate() {
+                    let m = out_strides[k].len();
+                    out_strides[k][m - 1] = s[i];
+                }
+                continue;
+            }
+        }
+        out_dims.push(d);
+        for (k, s) in strides.iter().enumerate() {
+            out_strides[k].push(s[i]);
+        }
+    }
+    if out_dims.is_empty() {
+        out_dims.push(1);
+        for s in out_strides.iter_mut() {
+            s.push(0);
+        }
+    }
+    Coalesced {
+        dims: out_dims,
+        strides: out_strides,
+    }
+}
+
+/// Calls `f(offset)` for each element's storage offset, in row-major logical order.
+#[inline]
+pub(crate) fn for_each_offset(layout: &Layout, mut f: impl FnMut(usize)) {
+    if layout.numel() == 0 {
+        return;
+    }
+    let (dims, strides) = layout.coalesced();
+    let nd = dims.len();
+    let inner = dims[nd - 1];
+    let inner_stride = strides[nd - 1];
+    let mut idx: SmallVec<[usize; 6]> = SmallVec::from_elem(0, nd);
+    let mut base = layout.offset;
+    loop {
+        let mut off = base;
+        for _ in 0..inner {
+            f(off);
+            off += inner_stride;
+        }
+        // advance the outer odometer
+        let mut d = nd - 1;
+        loop {
+            if d == 0 {
+                return;
+            }
+            d -= 1;
+            idx[d] += 1;
+            base += strides[d];
+            if idx[d] < dims[d] {
+                break;
+            }
+            base -= strides[d] * dims[d];
+            idx[d] = 0;
+        }
+    }
+}
+
+/// Calls `f(offset_a, offset_b)` over a common logical shape read through two stride sets.
+#[inline]
+pub(crate) fn for_each_offset2(
+    dims: &[usize],
+    strides_a: &[usize],
+    offset_a: usize,
+    strides_b: &[usize],
+    offset_b: usize,
+    mut f: impl FnMut(usize, usize),
+) {
+    if dims.iter().product::<usize>() == 0 {
+        return;
+    }
+    let c = coalesce(dims, &[strides_a, strides_b]);
+    let (dims, sa, sb) = (&c.dims, &c.strides[0], &c.strides[1]);
+    let nd = dims.len();
+    let inner = dims[nd - 1];
+    let (ia, ib) = (sa[nd - 1], sb[nd - 1]);
+    let mut idx: SmallVec<[usize; 6]> = SmallVec::from_elem(0, nd);
+    let (mut base_a, mut base_b) = (offset_a, offset_b);
+    loop {
+        let (mut oa, mut ob) = (base_a, base_b);
+        for _ in 0..inner {
+            f(oa, ob);
+            oa += ia;
+            ob += ib;
+        }
+        let mut d = nd - 1;
+        loop {
+            if d == 0 {
+                return;
+            }
+            d -= 1;
+            idx[d] += 1;
+            base_a += sa[d];
+            base_b += sb[d];
+            if idx[d] < dims[d] {
+                break;
+            }
+            base_a -= sa[d] * dims[d];
+            base_b -= sb[d] * dims[d];
+            idx[d] = 0;
+        }
+    }
+}
+
+/// Calls `f(offset_a, offset_b, offset_c)` over a common logical shape read through three stride sets.
+#[inline]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn for_each_offset3(
+    dims: &[usize],
+    strides_a: &[usize],
+    offset_a: usize,
+    strides_b: &[usize],
+    offset_b: usize,
+    strides_c: &[usize],
+    offset_c: usize,
+    mut f: impl FnMut(usize, usize, usize),
+) {
+    if dims.iter().product::<usize>() == 0 {
+        return;
+    }
+    let c = coalesce(dims, &[strides_a, strides_b, strides_c]);
+    let (dims, sa, sb, sc) = (&c.dims, &c.strides[0], &c.strides[1], &c.strides[2]);
+    let nd = dims.len();
+    let mut idx: SmallVec<[usize; 6]> = SmallVec::from_elem(0, nd);
+    let (mut oa, mut ob, mut oc) = (offset_a, offset_b, offset_c);
+    loop {
+        f(oa, ob, oc);
+        let mut d = nd;
+        loop {
+            if d == 0 {
+                return;
+            }
+            d -= 1;
+            idx[d] += 1;
+            oa += sa[d];
+            ob += sb[d];
+            oc += sc[d];
+            if idx[d] < dims[d] {
+                break;
+            }
+            oa -= sa[d] * dims[d];
+            ob -= sb[d] * dims[d];
+            oc -= sc[d] * dims[d];
+            idx[d] = 0;
+        }
+    }
+}
+
+/// Tries to express `new_shape` as a view of a tensor with `shape`/`strides` without copying
+/// (ATen's `computeStride`). Returns the new strides, or `None` when a copy is needed.
+pub(crate) fn view_strides(
+    shape: &[usize],
+    strides: &[usize],
+    new_shape: &[usize],
+) -> Option<Strides> {
+    let numel: usize = shape.iter().product();
+    let mut new_strides: Strides = SmallVec::from_elem(0, new_shape.len());
+    if numel == 0 {
+        if shape == new_shape {
+            return Some(SmallVec::from_slice(strides));
+        }
+        return Some(Shape(SmallVec::from_slice(new_shape)).contiguous_strides());
+    }
+    let mut view_d = new_shape.len() as isize - 1;
+    let mut chunk_base_stride = *strides.last().unwrap_or(&1);
+    let mut tensor_numel = 1usize;
+    let mut view_numel = 1usize;
+    let mut tensor_d = shape.len() as isize - 1;
+    while tensor_d >= 0 {
+        let td = tensor_d as usize;
+        tensor_numel *= shape[td];
+        if td == 0 || (shape[td - 1] != 1 && strides[td - 1] != tensor_numel * chunk_base_stride) {
+            while view_d >= 0 && (view_numel < tensor_numel || new_shape[view_d as usize] == 1) {
+                new_strides[view_d as usize] = view_numel * chunk_base_stride;
+                view_numel *= new_shape[view_d as usize];
+                view_d -= 1;
+            }
+            if view_numel != tensor_numel {
+                return None;
+            }
+            if td > 0 {
+                chunk_base_stride = strides[td - 1];
+                tensor_numel = 1;
+                view_numel = 1;
+            }
+        }
+        tensor_d -= 1;
+    }
+    if view_d != -1 {
+        return None;
+    }
+    Some(new_strides)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broadcast_rules() {
+        assert_eq!(broadcast_shapes(&[3, 1], &[1, 4]).dims(), &[3, 4]);
+        assert_eq!(broadcast_shapes(&[2, 1, 4], &[3, 1]).dims(), &[2, 3, 4]);
+        assert_eq!(broadcast_shapes(&[], &[5]).dims(), &[5]);
+        assert_eq!(
+            try_broadcast_shapes(&[3], &[4]).unwrap_err(),
+            "The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 0"
+        );
+    }
+
+    #[test]
+    fn wrap_dims_like_torch() {
+        assert_eq!(wrap_dim(-1, 3), 2);
+        assert_eq!(wrap_dim(0, 0), 0);
+        assert_eq!(wrap_dim(-1, 0), 0);
+        let err = std::panic::catch_unwind(|| wrap_dim(2, 2)).unwrap_err();
+        assert_eq!(
+            err.downcast_ref::<String>().unwrap(),
+            "Dimension out of range (expected to be in range of [-2, 1], but got 2)"
+        );
+    }
+
+    #[test]
+    fn view_strides_cases() {
+        // contiguous reshape
+        assert_eq!(
+            view_strides(&[3, 4], &[4, 1], &[2, 6]).unwrap().as_slice(),
+            &[6, 1]
+        );
+        // transposed tensor cannot be flattened without a copy
+        assert!(view_strides(&[4, 3], &[1, 4], &[12]).is_none());
+        // but splitting a dim of a transposed tensor works
+        assert_eq!(
+            view_strides(&[4, 3], &[1, 4], &[2, 2, 3])
+                .unwrap()
+                .as_slice(),
+            &[2, 1, 4]
+        );
+    }
+
+    #[test]
+    fn offsets_follow_logical_order() {
+        let l = Layout {
+            shape: Shape::new(&[2, 3]),
+            strides: SmallVec::from_slice(&[1, 2]),
+            offset: 1,
+        };
+        let mut v = vec![];
+        for_each_offset(&l, |o| v.push(o));
+        assert_eq!(v, vec![1, 3, 5, 2, 4, 6]);
+    }
+
+    #[test]
+    fn infer_shapes() {
+        assert_eq!(infer_shape(&[-1, 6], 12).dims(), &[2, 6]);
+        let err = std::panic::catch_unwind(|| infer_shape(&[5, -1], 12)).unwrap_err();
+        assert_eq!(
+            err.downcast_ref::<String>().unwrap(),
+            "shape '[5, -1]' is invalid for input of size 12"
+        );
+    }
+}
