@@ -382,6 +382,24 @@ impl Tensor {
         }
     }
 
+    /// `input · weightᵀ + bias` (`F.linear`): the affine map of `nn.Linear`, with `weight` of
+    /// shape (out_features, in_features). A 2-D input with a bias is one `addmm`, as in PyTorch.
+    ///
+    /// ```
+    /// use flambeau::tensor;
+    /// let x = tensor!([[1.0, 2.0]]);
+    /// let w = tensor!([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]);
+    /// let b = tensor!([0.5, 0.5, 0.5]);
+    /// assert_eq!(x.linear(&w, Some(&b)).to_vec::<f32>(), vec![1.5, 2.5, 3.5]);
+    /// ```
+    pub fn linear(&self, weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
+        match (self.ndim(), bias) {
+            (2, Some(b)) => Tensor::addmm(b, self, &weight.t()),
+            (_, Some(b)) => self.matmul(&weight.t()).add(b),
+            (_, None) => self.matmul(&weight.t()),
+        }
+    }
+
     /// A contiguous alias with another shape, without autograd.
     pub(crate) fn reshape_raw(&self, dims: &[usize]) -> Tensor {
         let t = self.contiguous_raw();
