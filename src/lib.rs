@@ -19,6 +19,9 @@
 //! ```
 
 #![warn(missing_docs)]
+// Strided kernels take shapes, strides and offsets for several operands; bundling them into
+// structs would only move the long argument lists elsewhere.
+#![allow(clippy::too_many_arguments)]
 
 pub mod autograd;
 mod device;
@@ -55,3 +58,8 @@ pub(crate) fn warn_once(key: &'static str, message: &str) {
         eprintln!("{message}");
     }
 }
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

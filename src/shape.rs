@@ -268,7 +268,7 @@ pub(crate) fn infer_shape(requested: &[i64], numel: usize) -> Shape {
     };
     match infer {
         Some(i) => {
-            if known == 0 || numel % known != 0 {
+            if known == 0 || !numel.is_multiple_of(known) {
                 fail();
             }
             dims[i] = numel / known;

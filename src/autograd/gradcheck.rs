@@ -70,8 +70,7 @@ pub fn gradcheck(
     // Numerical Jacobian by central differences, perturbing each input element in place.
     for (k, &i) in diff_inputs.iter().enumerate() {
         let x = &inputs[i];
-        let n = x.numel();
-        for j in 0..n {
+        for (j, row) in analytical[k].iter().enumerate() {
             let orig = x.get_flat(j);
             x.set_flat(j, orig + opts.eps);
             let plus = super::no_grad(|| f(inputs)).to_vec::<f64>();
@@ -80,7 +79,7 @@ pub fn gradcheck(
             x.set_flat(j, orig);
             for o in 0..out_n {
                 let numerical = (plus[o] - minus[o]) / (2.0 * opts.eps);
-                let a = analytical[k][j][o];
+                let a = row[o];
                 if (a - numerical).abs() > opts.atol + opts.rtol * numerical.abs()
                     || a.is_nan() != numerical.is_nan()
                 {

@@ -66,6 +66,55 @@ impl std::fmt::Debug for Node {
 
 static NEXT_SEQ: AtomicU64 = AtomicU64::new(0);
 
+/// What a dropped node still owns: its edges and its backward function (with saved tensors).
+type Remains = (SmallVec<[Option<Edge>; 2]>, Box<dyn Backward>);
+
+struct Released;
+impl Backward for Released {
+    fn backward(&mut self, _grad: &Tensor, needs: &[bool]) -> Grads {
+        needs.iter().map(|_| None).collect()
+    }
+}
+
+thread_local! {
+    /// Nodes being torn down on this thread, dropped one by one instead of recursively, so that
+    /// freeing a graph 100,000 nodes deep does not overflow the stack.
+    static DROP_QUEUE: std::cell::RefCell<(bool, Vec<Remains>)> = const { std::cell::RefCell::new((false, Vec::new())) };
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let edges = std::mem::take(&mut self.edges);
+        let backward: Box<dyn Backward> = std::mem::replace(
+            self.backward.get_mut().unwrap_or_else(|e| e.into_inner()),
+            Box::new(Released),
+        );
+        let queued = DROP_QUEUE.try_with(|q| {
+            let mut q = q.borrow_mut();
+            q.1.push((edges, backward));
+            if q.0 {
+                return None; // an outer drop is draining the queue
+            }
+            q.0 = true;
+            Some(())
+        });
+        match queued {
+            Ok(Some(())) => loop {
+                let next = DROP_QUEUE.with(|q| q.borrow_mut().1.pop());
+                match next {
+                    Some(remains) => drop(remains),
+                    None => {
+                        DROP_QUEUE.with(|q| q.borrow_mut().0 = false);
+                        break;
+                    }
+                }
+            },
+            Ok(None) => {}
+            Err(_) => {} // thread-local already gone: the remains were dropped in place
+        }
+    }
+}
+
 /// The edge a gradient for `t` should follow, if `t` takes part in autograd.
 pub(crate) fn edge_of(t: &Tensor) -> Option<Edge> {
     if !t.0.requires_grad() {
@@ -162,15 +211,17 @@ impl SavedTensor {
             .unwrap_or_else(|| panic!("{SECOND_BACKWARD_MSG}"));
         let now = t.version();
         if now != self.version {
+            // PyTorch names the operation without its "Backward0" suffix here.
+            let op = |name: &'static str| name.rfind("Backward").map_or(name, |p| &name[..p]);
             let origin = match self.output_of {
-                Some(name) => format!(", which is output 0 of {name},"),
+                Some(name) => format!(", which is output 0 of {},", op(name)),
                 None => match &t.meta().grad_fn {
-                    Some(n) => format!(", which is output 0 of {},", n.name),
+                    Some(n) => format!(", which is output 0 of {},", op(n.name)),
                     None => String::new(),
                 },
             };
             panic!(
-                "one of the variables needed for gradient computation has been modified by an inplace operation: [{} {:?}]{} is at version {}; expected version {} instead. Hint: enable anomaly detection to find the operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True).",
+                "one of the variables needed for gradient computation has been modified by an inplace operation: [{} {:?}]{} is at version {}; expected version {} instead. Hint: enable anomaly detection to find the operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False).",
                 t.dtype().legacy_type_name(),
                 t.dims(),
                 origin,
@@ -394,7 +445,11 @@ impl Tensor {
     /// `tensor.backward(gradient, retain_graph=...)`: `gradient` is the gradient of some scalar with
     /// respect to this tensor (required when it is not a scalar).
     pub fn backward_with(&self, gradient: Option<&Tensor>, retain_graph: bool) {
-        engine::backward(&[self.clone()], &[gradient.cloned()], retain_graph);
+        engine::backward(
+            std::slice::from_ref(self),
+            &[gradient.cloned()],
+            retain_graph,
+        );
     }
 }
 

@@ -318,7 +318,7 @@ backward_fn! {
         let ga = needs[0].then(|| self.a.reduce(&grad.div(other)));
         // PyTorch: -grad * ((self / other) / other)
         let gb = needs[1].then(|| {
-            self.b.reduce(&grad.neg().mul(&self.sa.get().div(other).div(other)))
+            self.b.reduce(&grad.neg().mul(self.sa.get().div(other).div(other)))
         });
         smallvec::smallvec![ga, gb]
     }
@@ -331,12 +331,12 @@ backward_fn! {
         let (base, exp) = (self.base.get(), self.exponent.get());
         let ga = needs[0].then(|| {
             // grad * exp * base^(exp - 1), zero where exp == 0
-            let g = grad.mul(&exp.mul(&base.pow(&exp.sub(1.0))));
+            let g = grad.mul(exp.mul(base.pow(exp.sub(1.0))));
             self.a.reduce(&g.masked_fill(&exp.eq(0.0), 0.0))
         });
         let gb = needs[1].then(|| {
             // grad * result * log(base), zero where base == 0 and exp >= 0
-            let g = grad.mul(&self.result.get().mul(&base.log()));
+            let g = grad.mul(self.result.get().mul(base.log()));
             let mask = base.eq(0.0).logical_and(&exp.ge(0.0));
             self.b.reduce(&g.masked_fill(&mask, 0.0))
         });
@@ -353,10 +353,10 @@ backward_fn! {
         let tie = x.eq(y);
         let (a_wins, b_wins) = if self.is_max { (x.gt(y), y.gt(x)) } else { (x.lt(y), y.lt(x)) };
         let ga = needs[0].then(|| {
-            self.a.reduce(&Tensor::where_(&tie, &half, &grad.masked_fill(&b_wins, 0.0)))
+            self.a.reduce(&Tensor::where_(&tie, &half, grad.masked_fill(&b_wins, 0.0)))
         });
         let gb = needs[1].then(|| {
-            self.b.reduce(&Tensor::where_(&tie, &half, &grad.masked_fill(&a_wins, 0.0)))
+            self.b.reduce(&Tensor::where_(&tie, &half, grad.masked_fill(&a_wins, 0.0)))
         });
         smallvec::smallvec![ga, gb]
     }
@@ -392,7 +392,7 @@ backward_fn! {
     saved [x]
     fn backward(&mut self, grad, needs) {
         let x = self.x.get();
-        smallvec::smallvec![Some(grad.mul(-self.s).div(&x.mul(x)))]
+        smallvec::smallvec![Some(grad.mul(-self.s).div(x.mul(x)))]
     }
 }
 
@@ -405,9 +405,9 @@ backward_fn! {
         }
         let base = self.base.get();
         let g = if self.exponent == 2.0 {
-            grad.mul(&base.mul(2.0))
+            grad.mul(base.mul(2.0))
         } else {
-            grad.mul(&base.pow(self.exponent - 1.0).mul(self.exponent))
+            grad.mul(base.pow(self.exponent - 1.0).mul(self.exponent))
         };
         smallvec::smallvec![Some(g)]
     }
@@ -418,7 +418,7 @@ backward_fn! {
     struct RpowBackward { s: f64, result: SavedTensor, x: SavedTensor }
     saved [result, x]
     fn backward(&mut self, grad, needs) {
-        let g = grad.mul(&self.result.get().mul(self.s.ln()));
+        let g = grad.mul(self.result.get().mul(self.s.ln()));
         let g = if self.s == 0.0 { g.masked_fill(&self.x.get().ge(0.0), 0.0) } else { g };
         smallvec::smallvec![Some(g)]
     }

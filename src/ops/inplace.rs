@@ -229,7 +229,7 @@ impl Tensor {
             });
             return self.clone();
         }
-        self.add_(&other.mul(alpha))
+        self.add_(other.mul(alpha))
     }
 
     /// `self -= other` in place (`tensor.sub_(other)`).
@@ -400,7 +400,7 @@ fn apply_tensor<T: crate::dtype::Float>(d: &mut [T], l: &Layout, s: &[T], src: &
 fn axpy<T: crate::dtype::Float>(d: &mut [T], l: &Layout, s: &[T], src: &Layout, alpha: T) {
     if let (Some(rd), Some(rs)) = (l.contiguous_range(), src.contiguous_range()) {
         for (x, &y) in d[rd].iter_mut().zip(&s[rs]) {
-            *x = *x + alpha * y;
+            *x += alpha * y;
         }
     } else {
         let vals = cpu::to_contiguous(s, src);

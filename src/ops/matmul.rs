@@ -142,7 +142,7 @@ backward_fn! {
     struct MvBackward { a: Option<SavedTensor>, v: Option<SavedTensor> }
     saved [a, v]
     fn backward(&mut self, grad, needs) {
-        let ga = needs[0].then(|| grad.unsqueeze(1).mul(&self.v.get().unsqueeze(0)));
+        let ga = needs[0].then(|| grad.unsqueeze(1).mul(self.v.get().unsqueeze(0)));
         let gv = needs[1].then(|| self.a.get().t().mv(grad));
         smallvec::smallvec![ga, gv]
     }
@@ -186,7 +186,7 @@ impl Tensor {
         }
         if self.dims()[1] != other.dims()[0] {
             panic!(
-                "mat1 and mat2 shapes cannot be multiplied ({}x{} and {}x{})",
+                "mm: mat1 and mat2 shapes cannot be multiplied ({}x{} and {}x{})",
                 self.dims()[0],
                 self.dims()[1],
                 other.dims()[0],
@@ -323,7 +323,10 @@ impl Tensor {
         match (d1, d2) {
             (1, 1) => self.dot(other),
             (2, 1) => self.mv(other),
-            (1, 2) => self.unsqueeze(0).mm(other).squeeze_dim(0),
+            (1, 2) => self
+                .unsqueeze(0)
+                .mm(other)
+                .squeeze_named(0, "SqueezeBackward4"),
             (2, 2) => self.mm(other),
             (_, 1) | (_, 2) if d1 >= 3 => {
                 // Fold the batch into the rows: (..., n, k) -> (-1, k), one mm, unfold.
@@ -339,7 +342,7 @@ impl Tensor {
                 if d2 == 2 {
                     shape.push(other.dims()[1]);
                 }
-                out.reshape(shape)
+                out.unsafe_view(&shape)
             }
             _ => {
                 let a = if d1 == 1 {
@@ -377,7 +380,7 @@ impl Tensor {
                 if d2 > 1 {
                     shape.push(m);
                 }
-                out.reshape(shape)
+                out.unsafe_view(&shape)
             }
         }
     }
@@ -395,6 +398,15 @@ impl Tensor {
     pub fn linear(&self, weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
         match (self.ndim(), bias) {
             (2, Some(b)) => Tensor::addmm(b, self, &weight.t()),
+            (d, Some(b)) if d > 2 => {
+                // Fold the leading dims into rows, one addmm, unfold (as ATen's linear does).
+                let k = self.dims()[d - 1];
+                let rows: usize = self.dims()[..d - 1].iter().product();
+                let out = Tensor::addmm(b, &self.reshape([rows, k]), &weight.t());
+                let mut shape = self.dims()[..d - 1].to_vec();
+                shape.push(weight.dims()[0]);
+                out.unsafe_view(&shape)
+            }
             (_, Some(b)) => self.matmul(&weight.t()).add(b),
             (_, None) => self.matmul(&weight.t()),
         }

@@ -143,12 +143,12 @@ backward_fn! {
         let mean = x.mean_dim(dims, true);
         let denom = (self.plan.count as f64 - self.correction).max(0.0);
         let g = match &self.std {
-            None => expand_back(grad, &self.plan).mul(2.0 / denom).mul(&x.sub(&mean)),
+            None => expand_back(grad, &self.plan).mul(2.0 / denom).mul(x.sub(&mean)),
             Some(s) => {
                 // d std = d var / (2 std); zero where std == 0
                 let s = s.get();
-                let gs = grad.div(&s.mul(2.0)).masked_fill(&s.eq(0.0), 0.0);
-                expand_back(&gs, &self.plan).mul(2.0 / denom).mul(&x.sub(&mean))
+                let gs = grad.div(s.mul(2.0)).masked_fill(&s.eq(0.0), 0.0);
+                expand_back(&gs, &self.plan).mul(2.0 / denom).mul(x.sub(&mean))
             }
         };
         smallvec::smallvec![Some(g)]
@@ -160,7 +160,7 @@ backward_fn! {
     saved [x, result]
     fn backward(&mut self, grad, needs) {
         let r = self.result.get().reshape(self.plan.kept_shape.dims());
-        let g = expand_back(grad, &self.plan).mul(&self.x.get().sub(&r).exp());
+        let g = expand_back(grad, &self.plan).mul(self.x.get().sub(&r).exp());
         smallvec::smallvec![Some(g)]
     }
 }

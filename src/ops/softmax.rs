@@ -76,9 +76,9 @@ backward_fn! {
     fn backward(&mut self, grad, needs) {
         let y = self.y.get();
         let g = if self.log {
-            grad.sub(&y.exp().mul(&grad.sum_dim(self.dim, true)))
+            grad.sub(y.exp().mul(grad.sum_dim(self.dim, true)))
         } else {
-            y.mul(&grad.sub(&grad.mul(y).sum_dim(self.dim, true)))
+            y.mul(grad.sub(grad.mul(y).sum_dim(self.dim, true)))
         };
         smallvec::smallvec![Some(g)]
     }

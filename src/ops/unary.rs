@@ -158,10 +158,10 @@ backward_fn! {
         let x = self.x.get();
         let g = match self.kind {
             InputGrad::Log => grad.div(x),
-            InputGrad::Log1p => grad.div(&x.add(1.0)),
-            InputGrad::Abs => grad.mul(&x.sign()),
-            InputGrad::Sin => grad.mul(&x.cos()),
-            InputGrad::Cos => grad.mul(&x.sin().neg()),
+            InputGrad::Log1p => grad.div(x.add(1.0)),
+            InputGrad::Abs => grad.mul(x.sign()),
+            InputGrad::Sin => grad.mul(x.cos()),
+            InputGrad::Cos => grad.mul(x.sin().neg()),
             InputGrad::LeakyRelu(slope) => float_zip!(grad, x, |g, v| if v > 0.0 { g } else { g * cast(slope, v) }),
             InputGrad::Elu(alpha) => float_zip!(grad, x, |g, v| if v > 0.0 { g } else { g * cast(alpha, v) * v.exp() }),
             InputGrad::GeluNone => float_zip!(grad, x, |g, v| g * gelu_exact_grad(v)),
@@ -178,7 +178,7 @@ backward_fn! {
                 let hi = max.unwrap_or(f64::INFINITY);
                 float_zip!(grad, x, |g, v| if v >= cast(lo, v) && v <= cast(hi, v) { g } else { 0.0 })
             }
-            InputGrad::Reciprocal => grad.div(&x.mul(x)).neg(),
+            InputGrad::Reciprocal => grad.div(x.mul(x)).neg(),
         };
         smallvec::smallvec![Some(g)]
     }
@@ -210,7 +210,7 @@ backward_fn! {
         let y = self.y.get();
         let g = match self.kind {
             OutputGrad::Exp => grad.mul(y),
-            OutputGrad::Sqrt => grad.div(&y.mul(2.0)),
+            OutputGrad::Sqrt => grad.div(y.mul(2.0)),
             OutputGrad::Rsqrt => float_zip!(grad, y, |g, r| -0.5 * g * r * r * r),
             OutputGrad::Tanh => float_zip!(grad, y, |g, t| g * (1.0 - t * t)),
             OutputGrad::Sigmoid => float_zip!(grad, y, |g, s| g * (1.0 - s) * s),
@@ -359,13 +359,7 @@ impl Tensor {
                 let v: Vec<i64> = self.to_vec::<i64>().iter().map(|x| (*x).max(0)).collect();
                 return Tensor::from_vec(v, self.shape());
             }
-            _ => float_map!(self, |x| if x > 0.0 {
-                x
-            } else if x.is_nan() {
-                x
-            } else {
-                0.0
-            }),
+            _ => float_map!(self, |x| if x > 0.0 || x.is_nan() { x } else { 0.0 }),
         };
         self.with_output_grad(out, "ReluBackward0", OutputGrad::Relu)
     }
@@ -455,22 +449,19 @@ impl Tensor {
         } else {
             x.max(cast(lo, x)).min(cast(hi, x))
         });
-        let name = match (min, max) {
-            (Some(_), None) => "ClampMinBackward0",
-            (None, Some(_)) => "ClampMaxBackward0",
-            _ => "ClampBackward1",
-        };
-        self.with_input_grad(out, name, InputGrad::Clamp(min, max))
+        self.with_input_grad(out, "ClampBackward1", InputGrad::Clamp(min, max))
     }
 
     /// `clamp(min=min)` (`torch.clamp_min`).
     pub fn clamp_min(&self, min: f64) -> Tensor {
-        self.clamp(Some(min), None)
+        let out = crate::autograd::no_grad(|| self.clamp(Some(min), None));
+        self.with_input_grad(out, "ClampMinBackward0", InputGrad::Clamp(Some(min), None))
     }
 
     /// `clamp(max=max)` (`torch.clamp_max`).
     pub fn clamp_max(&self, max: f64) -> Tensor {
-        self.clamp(None, Some(max))
+        let out = crate::autograd::no_grad(|| self.clamp(None, Some(max)));
+        self.with_input_grad(out, "ClampMaxBackward0", InputGrad::Clamp(None, Some(max)))
     }
 
     /// Rounds down (`torch.floor`); not differentiable.

@@ -210,6 +210,37 @@ impl Tensor {
         }
     }
 
+    /// A reshape of a freshly computed (contiguous) result, recorded as PyTorch's `_unsafe_view`.
+    pub(crate) fn unsafe_view(&self, shape: &[usize]) -> Tensor {
+        let t = self.contiguous();
+        let layout = Layout {
+            shape: Shape::new(shape),
+            strides: Shape::new(shape).contiguous_strides(),
+            offset: t.layout().offset,
+        };
+        if layout.numel() != t.numel() {
+            panic!(
+                "shape '{:?}' is invalid for input of size {}",
+                shape,
+                t.numel()
+            );
+        }
+        let old = t.shape().clone();
+        t.view_op(layout, "UnsafeViewBackward0", || ReshapeBackward {
+            shape: old,
+        })
+    }
+
+    /// `squeeze_dim` recorded under a given node name (PyTorch's several squeeze overloads).
+    pub(crate) fn squeeze_named(&self, dim: i64, name: &'static str) -> Tensor {
+        let d = wrap_dim(dim, self.ndim());
+        if self.dims()[d] != 1 {
+            return self.clone();
+        }
+        let keep: Vec<usize> = (0..self.ndim()).filter(|&i| i != d).collect();
+        self.keep_dims(&keep, name)
+    }
+
     /// A view with `other`'s shape (`tensor.view_as(other)`).
     pub fn view_as(&self, other: &Tensor) -> Tensor {
         self.view(other.shape())

@@ -24,7 +24,7 @@ pub(crate) fn sum<T: Num>(s: &[T]) -> T {
         }
         total
     } else {
-        let mid = (s.len() / 2 + 7) / 8 * 8;
+        let mid = (s.len() / 2).div_ceil(8) * 8;
         sum(&s[..mid]) + sum(&s[mid..])
     }
 }
