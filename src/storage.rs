@@ -130,6 +130,9 @@ impl Storage {
 pub(crate) struct StorageCell {
     data: RwLock<Storage>,
     version: AtomicU64,
+    /// How many times an in-place operation under autograd gave the owner of this storage a new
+    /// `grad_fn`; views taken before that would carry a stale graph position.
+    rebases: AtomicU64,
 }
 
 impl StorageCell {
@@ -137,6 +140,7 @@ impl StorageCell {
         Arc::new(StorageCell {
             data: RwLock::new(storage),
             version: AtomicU64::new(0),
+            rebases: AtomicU64::new(0),
         })
     }
 
@@ -150,6 +154,14 @@ impl StorageCell {
 
     pub fn version(&self) -> u64 {
         self.version.load(Ordering::Acquire)
+    }
+
+    pub fn rebases(&self) -> u64 {
+        self.rebases.load(Ordering::Acquire)
+    }
+
+    pub fn bump_rebases(&self) {
+        self.rebases.fetch_add(1, Ordering::AcqRel);
     }
 
     pub fn bump_version(&self) {

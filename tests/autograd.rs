@@ -302,3 +302,21 @@ fn printing_shows_autograd_state() {
     );
     assert_eq!(format!("{}", w.detach()), "tensor([[-0.1188]])");
 }
+
+#[test]
+fn stale_view_after_inplace_on_its_base_is_refused() {
+    // PyTorch would regenerate the view's grad_fn; Flambeau refuses instead of sending the
+    // gradient along the base's old graph.
+    let x = tensor!([1.0, 2.0, 3.0]).requires_grad_(true);
+    let y = &x * 1.0;
+    let z = y.narrow(0, 0, 2);
+    y.mul_(2.0);
+    assert!(
+        panic_message(|| z.sum().backward())
+            .starts_with("a view of a tensor was used after its base was modified")
+    );
+    // A view taken after the in-place operation is fine.
+    let z = y.narrow(0, 0, 2);
+    z.sum().backward();
+    assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![2.0, 2.0, 0.0]);
+}

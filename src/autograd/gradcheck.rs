@@ -26,10 +26,11 @@ impl Default for GradcheckOptions {
 /// Compares the gradients autograd computes for `f` at `inputs` with central finite differences,
 /// as `torch.autograd.gradcheck` does: every element of the Jacobian of every output must satisfy
 /// `|analytical - numerical| <= atol + rtol * |numerical|`. Inputs should be float64 tensors that
-/// require grad; they may be non-contiguous views or expanded (broadcast) tensors, whose
-/// perturbations then reach every aliased position, as in PyTorch.
+/// require grad; they may be non-contiguous views (transposed, strided), but, as in PyTorch, not
+/// expanded tensors whose elements alias one another (broadcast inside `f` instead).
 ///
-/// Returns `Err` with the worst mismatch.
+/// Returns `Err` with the first mismatch, or when an input is unsuitable or a gradient has the
+/// wrong shape or dtype.
 ///
 /// ```
 /// use flambeau::{autograd::{gradcheck, GradcheckOptions}, DType, Tensor};
@@ -41,6 +42,18 @@ pub fn gradcheck(
     inputs: &[Tensor],
     opts: GradcheckOptions,
 ) -> Result<(), String> {
+    for (i, x) in inputs.iter().enumerate() {
+        if x.requires_grad()
+            && x.dims()
+                .iter()
+                .zip(x.stride())
+                .any(|(&d, s)| d > 1 && s == 0)
+        {
+            return Err(format!(
+                "The {i}th input has a dimension with stride 0. gradcheck only supports inputs that are non-overlapping to be able to compute the numerical gradients correctly. You should call .contiguous on the input before passing it to gradcheck."
+            ));
+        }
+    }
     let output = f(inputs);
     let out_n = output.numel();
     let diff_inputs: Vec<usize> = (0..inputs.len())
@@ -60,6 +73,21 @@ pub fn gradcheck(
         let grads = super::grad(&[&output], &refs, &[Some(g)], true, true);
         for (k, gk) in grads.iter().enumerate() {
             if let Some(gk) = gk {
+                let x = &inputs[diff_inputs[k]];
+                if gk.dims() != x.dims() {
+                    return Err(format!(
+                        "Gradient has incorrect size: expected {:?}, got {:?}",
+                        x.dims(),
+                        gk.dims()
+                    ));
+                }
+                if gk.dtype() != x.dtype() {
+                    return Err(format!(
+                        "Gradient has dtype mismatch: expected {:?}, got {:?}",
+                        x.dtype(),
+                        gk.dtype()
+                    ));
+                }
                 for (j, v) in gk.to_vec::<f64>().into_iter().enumerate() {
                     analytical[k][j][o] = v;
                 }

@@ -121,7 +121,16 @@ pub(crate) fn edge_of(t: &Tensor) -> Option<Edge> {
         return None;
     }
     match &t.meta().grad_fn {
-        Some(n) => Some(Edge::Node(n.clone())),
+        Some(n) => {
+            if t.0.is_view && t.0.view_rebases != t.0.storage.rebases() {
+                // PyTorch regenerates such a view's grad_fn from its base; Flambeau refuses
+                // rather than send gradients along the base's old graph.
+                panic!(
+                    "a view of a tensor was used after its base was modified by an in-place operation under autograd; Flambeau cannot yet rebase the view's grad_fn. Take the view after the in-place operation, or use the out-of-place operation."
+                );
+            }
+            Some(Edge::Node(n.clone()))
+        }
         None => Some(Edge::Leaf(t.0.clone())),
     }
 }

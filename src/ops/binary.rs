@@ -291,11 +291,13 @@ backward_fn! {
 }
 
 backward_fn! {
-    struct SubBackward { a: InputMeta, b: InputMeta }
+    struct SubBackward { a: InputMeta, b: InputMeta, alpha: f64 }
     saved []
     fn backward(&mut self, grad, needs) {
         let ga = needs[0].then(|| self.a.reduce(grad));
-        let gb = needs[1].then(|| self.b.reduce(&grad.neg()));
+        let gb = needs[1].then(|| {
+            if self.alpha == 1.0 { self.b.reduce(&grad.neg()) } else { self.b.reduce(&grad.mul(-self.alpha)) }
+        });
         smallvec::smallvec![ga, gb]
     }
 }
@@ -454,6 +456,7 @@ impl Tensor {
             BinOp::Sub => record(out, "SubBackward0", &[a, b], |_| SubBackward {
                 a: ma,
                 b: mb,
+                alpha,
             }),
             BinOp::Mul => record(out, "MulBackward0", &[a, b], |_| MulBackward {
                 a: ma,

@@ -70,13 +70,16 @@ impl Tensor {
 
     /// Makes `result` (computed from a snapshot) the new value and graph position of `self`.
     fn rebase(&self, result: &Tensor) {
-        if self.0.is_view && self.requires_grad() {
+        if self.0.is_view {
+            // PyTorch rebases the view's base onto a CopySlices node; until Flambeau does, an
+            // in-place change of a view under autograd is refused rather than lose gradients.
             panic!(
-                "in-place operations on views of tensors that require grad are not supported yet in Flambeau; use the out-of-place operation instead"
+                "in-place operations on views are not supported yet in Flambeau when autograd records them (an operand requires grad); use the out-of-place operation, or no_grad if no gradient is wanted"
             );
         }
         self.copy_raw(result);
         if let Some(f) = result.grad_fn() {
+            self.0.storage.bump_rebases();
             self.meta().grad_fn = Some(f);
             self.0.requires_grad.store(true, Ordering::Relaxed);
         }

@@ -41,6 +41,8 @@ pub(crate) struct TensorImpl {
     pub device: Device,
     /// Whether this tensor shares storage with another tensor it was derived from as a view.
     pub is_view: bool,
+    /// For views: the storage's rebase count when the view was taken (see `StorageCell`).
+    pub view_rebases: u64,
     /// Fast path for "does anything autograd-related apply": set for leaves that require grad and
     /// for every tensor with a `grad_fn`.
     pub requires_grad: AtomicBool,
@@ -69,6 +71,7 @@ impl Tensor {
             dtype,
             device: Device::Cpu,
             is_view: false,
+            view_rebases: 0,
             requires_grad: AtomicBool::new(false),
             meta: Mutex::new(AutogradMeta::default()),
         }))
@@ -82,6 +85,7 @@ impl Tensor {
             dtype: self.0.dtype,
             device: self.0.device,
             is_view: true,
+            view_rebases: self.0.storage.rebases(),
             requires_grad: AtomicBool::new(false),
             meta: Mutex::new(AutogradMeta::default()),
         }))

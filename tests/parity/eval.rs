@@ -149,11 +149,14 @@ impl Args {
     }
 }
 
+/// A handler for calls outside the core table; `None` means "not mine".
+pub type CallHook = dyn Fn(&str, &Args, &Env) -> Option<EvalResult>;
+
 /// Names in scope (inputs), plus extension hooks for the later layers.
 pub struct Env {
     pub vars: HashMap<String, Value>,
     /// Calls not handled by the core table (modules, optimizers, ...).
-    pub extra_call: Option<Box<dyn Fn(&str, &Args, &Env) -> Option<EvalResult>>>,
+    pub extra_call: Option<Box<CallHook>>,
 }
 
 impl Env {

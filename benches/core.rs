@@ -1,0 +1,84 @@
+//! Core micro-benchmarks, printed as JSON lines (one per workload) so that `benches/compare.sh`
+//! can put them beside PyTorch's figures from `benches/torch_core.py`, measured in the same run.
+//!
+//! Workloads: `a + b` on 11-element tensors; forward and backward of `((x @ w + b - y)^2).mean()`
+//! with x 11x1; sgemm at 256, 1024 and 2048.
+//!
+//! `cargo bench --bench core` (add `-- quick` for fewer repetitions).
+
+use flambeau::{DType, Generator, Tensor, no_grad};
+use std::hint::black_box;
+use std::time::Instant;
+
+/// Median seconds per call over `reps` timed batches of `inner` calls, after a warm-up.
+fn time(reps: usize, inner: usize, mut f: impl FnMut()) -> f64 {
+    for _ in 0..inner.max(3) {
+        f();
+    }
+    let mut samples: Vec<f64> = (0..reps)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..inner {
+                f();
+            }
+            t.elapsed().as_secs_f64() / inner as f64
+        })
+        .collect();
+    samples.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    samples[reps / 2]
+}
+
+fn report(name: &str, secs: f64, extra: &str) {
+    println!(
+        "{{\"workload\": \"{name}\", \"median_us\": {:.4}{extra}, \"framework\": \"flambeau\"}}",
+        secs * 1e6
+    );
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "quick");
+    let reps = if quick { 5 } else { 21 };
+    let g = Generator::new().manual_seed(0);
+
+    // a + b, 11 elements
+    let a = Tensor::randn_gen([11], DType::F32, &g);
+    let b = Tensor::randn_gen([11], DType::F32, &g);
+    let t = time(reps, 20_000, || {
+        black_box(&a + &b);
+    });
+    report("add_11", t, "");
+
+    // forward + backward of the tutorial's loss, x 11x1
+    let x = Tensor::randn_gen([11, 1], DType::F32, &g);
+    let y = Tensor::randn_gen([11, 1], DType::F32, &g);
+    let w = Tensor::randn_gen([1, 1], DType::F32, &g).requires_grad_(true);
+    let bias = Tensor::randn_gen([1], DType::F32, &g).requires_grad_(true);
+    let t = time(reps, 5_000, || {
+        let loss = (x.matmul(&w) + &bias - &y).pow(2).mean();
+        w.set_grad(None);
+        bias.set_grad(None);
+        loss.backward();
+        black_box(&loss);
+    });
+    report("linreg_fwd_bwd_11", t, "");
+
+    // sgemm
+    for n in [256usize, 1024, 2048] {
+        let a = Tensor::randn_gen([n, n], DType::F32, &g);
+        let b = Tensor::randn_gen([n, n], DType::F32, &g);
+        let (r, inner) = match n {
+            256 => (reps, 20),
+            1024 => (reps.min(7), 2),
+            _ => (reps.min(5), 1),
+        };
+        let t = time(r, inner, || {
+            no_grad(|| black_box(a.mm(&b)));
+        });
+        let gflops = 2.0 * (n as f64).powi(3) / t / 1e9;
+        report(
+            &format!("sgemm_{n}"),
+            t,
+            &format!(", \"gflops\": {gflops:.1}"),
+        );
+    }
+}
