@@ -9,6 +9,8 @@ use std::fmt;
 pub enum Error {
     /// A value from outside (a state blob, a flag, a file's content) is not acceptable.
     InvalidArgument(String),
+    /// `load_state_dict` found missing, unexpected or mis-shaped entries (PyTorch's message).
+    LoadStateDict(String),
     /// Reading or writing a file failed.
     Io(std::io::Error),
 }
@@ -16,7 +18,7 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::InvalidArgument(msg) => f.write_str(msg),
+            Error::InvalidArgument(msg) | Error::LoadStateDict(msg) => f.write_str(msg),
             Error::Io(e) => write!(f, "{e}"),
         }
     }

@@ -19,16 +19,19 @@
 //! ```
 
 #![warn(missing_docs)]
-// Strided kernels take shapes, strides and offsets for several operands; bundling them into
-// structs would only move the long argument lists elsewhere.
-#![allow(clippy::too_many_arguments)]
+
+// Lets `#[derive(Module)]`, which names `::flambeau`, work inside this crate too.
+extern crate self as flambeau;
 
 pub mod autograd;
 mod device;
 mod dtype;
 mod error;
 pub(crate) mod kernels;
+pub mod nn;
 pub(crate) mod ops;
+pub mod optim;
+mod pyfmt;
 pub mod random;
 mod scalar;
 mod shape;
@@ -39,6 +42,7 @@ pub use autograd::{NoGradGuard, Node, no_grad};
 pub use device::Device;
 pub use dtype::{DType, Element, Float, Num};
 pub use error::{Error, Result};
+pub use nn::Module;
 pub use ops::TensorOrScalar;
 pub use ops::view::SliceArg;
 pub use random::{Generator, bernoulli, manual_seed, rand, randint, randn, randperm};

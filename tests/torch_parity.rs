@@ -6,8 +6,12 @@
 
 mod parity;
 
+use flambeau::nn::Module;
+use flambeau::optim::Optimizer;
+
 use flambeau::{DType, Tensor};
 use parity::eval::{self, Env, Value, is_unsupported};
+use parity::nn as pnn;
 use parity::{
     F32_ELEMENTWISE, F32_REDUCTION, F64_TOL, Outcome, Tally, catch, compare, compare_exact, load,
     tensor,
@@ -153,7 +157,7 @@ fn run_op_case(case: &Json, dtype: DType) -> Result<(), String> {
         vars.insert(name.clone(), Value::Tensor(t.clone()));
         inputs.insert(name.clone(), t);
     }
-    let env = Env::new(vars);
+    let env = env_with_nn(vars);
     let out = eval_tensor(&case["op_expr"], &env)?;
     compare(
         "output",
@@ -196,5 +200,251 @@ fn ops() {
         tally.failed.is_empty(),
         "{} ops cases failed",
         tally.failed.len()
+    );
+}
+
+/// An evaluation environment that also knows the `torch.nn` functions.
+fn env_with_nn(vars: HashMap<String, Value>) -> Env {
+    let mut env = Env::new(vars);
+    env.extra_call = Some(Box::new(|name, args, _env| {
+        pnn::call_functional(name, args)
+    }));
+    env
+}
+
+fn compare_state_dict(m: &dyn Module, keys: &Json, sd: &Json) -> Result<(), String> {
+    let got = m.state_dict();
+    let want_keys: Vec<&str> = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    if got.keys() != want_keys {
+        return Err(format!(
+            "state_dict keys {:?}, expected {:?}",
+            got.keys(),
+            want_keys
+        ));
+    }
+    for k in want_keys {
+        let want = tensor(&sd[k]);
+        let g = got.get(k).unwrap();
+        // Initialisation draws from the same generator: the values must be identical.
+        compare_exact(k, &g.to_dtype(want.dtype()), &want)?;
+        if g.dtype() != want.dtype() {
+            return Err(format!(
+                "{k}: dtype {:?}, expected {:?}",
+                g.dtype(),
+                want.dtype()
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn init() {
+    let _g = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let fx = load("init.json");
+    let mut tally = Tally::default();
+    let env = env_with_nn(HashMap::new());
+    for case in fx["cases"].as_array().unwrap() {
+        let seed = case["seed"].as_u64().unwrap();
+        let name = format!("seed {seed}: {}", case["module"].as_str().unwrap());
+        let r = catch(|| {
+            flambeau::manual_seed(seed);
+            let m = pnn::eval_module(&case["module_expr"], &env)?;
+            compare_state_dict(m.as_dyn(), &case["keys"], &case["state_dict"])
+        });
+        tally.record(&name, outcome_of(r));
+    }
+    for seq in fx["sequences"].as_array().unwrap() {
+        let seed = seq["seed"].as_u64().unwrap();
+        let mods: Vec<&str> = seq["modules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["module"].as_str().unwrap())
+            .collect();
+        let name = format!("seed {seed}: {}", mods.join("; "));
+        let r = catch(|| {
+            flambeau::manual_seed(seed);
+            for m in seq["modules"].as_array().unwrap() {
+                let built = pnn::eval_module(&m["module_expr"], &env)?;
+                compare_state_dict(built.as_dyn(), &m["keys"], &m["state_dict"])?;
+            }
+            Ok(())
+        });
+        tally.record(&name, outcome_of(r));
+    }
+    tally.report("init");
+    assert!(
+        tally.failed.is_empty(),
+        "{} init cases failed",
+        tally.failed.len()
+    );
+}
+
+/// Runs an optimizer (and optionally a scheduler) over the fixture's gradients on one dtype path.
+fn run_trajectory(case: &Json, dtype: DType) -> Result<(), String> {
+    let suffix = if dtype == DType::F64 { "f64" } else { "f32" };
+    let tol = if dtype == DType::F64 {
+        F64_TOL
+    } else {
+        F32_REDUCTION
+    };
+    let p = tensor(&case["p0"]).to_dtype(dtype).requires_grad_(true);
+    let mut vars = HashMap::new();
+    vars.insert("p".to_string(), Value::Tensor(p.clone()));
+    // The scheduler's `opt` argument is passed to the builder directly.
+    vars.insert("opt".to_string(), Value::None);
+    let env = env_with_nn(vars);
+    let mut opt = pnn::build_optimizer(&case["optimizer_expr"], &env)?;
+    let mut sched = match case.get("scheduler_expr") {
+        Some(expr) => Some(pnn::build_scheduler(expr, &env, opt.as_mut())?),
+        None => None,
+    };
+    let lrs = case.get("lrs").and_then(|l| l.as_array());
+    let moms = case.get("momentums").and_then(|l| l.as_array());
+    let check_lr = |opt: &dyn Optimizer, i: usize| -> Result<(), String> {
+        if let Some(lrs) = lrs {
+            let want = lrs[i].as_f64().unwrap();
+            if (opt.lr(0) - want).abs() > 1e-12 * want.abs().max(1e-12) {
+                return Err(format!(
+                    "lr after {i} scheduler steps is {}, expected {want}",
+                    opt.lr(0)
+                ));
+            }
+        }
+        if let Some(moms) = moms {
+            let want = moms[i].as_f64().unwrap();
+            let got = opt.momentum(0).unwrap();
+            if (got - want).abs() > 1e-12 {
+                return Err(format!(
+                    "momentum after {i} scheduler steps is {got}, expected {want}"
+                ));
+            }
+        }
+        Ok(())
+    };
+    check_lr(opt.as_ref(), 0)?;
+    let grads = case["grads"].as_array().unwrap();
+    let expected = case[format!("params_{suffix}")].as_array().unwrap();
+    for (i, (g, want)) in grads.iter().zip(expected).enumerate() {
+        p.set_grad(Some(tensor(g).to_dtype(dtype)));
+        opt.step();
+        if let Some(s) = sched.as_mut() {
+            s.step(opt.as_mut());
+            check_lr(opt.as_ref(), i + 1)?;
+        }
+        compare(
+            &format!("param after step {}", i + 1),
+            &p.detach(),
+            &tensor(want),
+            tol,
+        )?;
+    }
+    Ok(())
+}
+
+fn run_clip(case: &Json, dtype: DType) -> Result<(), String> {
+    let suffix = if dtype == DType::F64 { "f64" } else { "f32" };
+    let tol = if dtype == DType::F64 {
+        F64_TOL
+    } else {
+        F32_REDUCTION
+    };
+    let grads: Vec<Tensor> = case["grads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| tensor(g).to_dtype(dtype))
+        .collect();
+    let params: Vec<Tensor> = grads
+        .iter()
+        .map(|g| {
+            let p = Tensor::zeros_dtype(g.shape(), dtype).requires_grad_(true);
+            p.set_grad(Some(g.clone_tensor()));
+            p
+        })
+        .collect();
+    let call = case["call_expr"]["call"].as_str().unwrap();
+    let kw = &case["call_expr"]["kwargs"];
+    let total = match call {
+        "torch.nn.utils.clip_grad_norm_" => Some(flambeau::nn::utils::clip_grad_norm_(
+            &params,
+            kw["max_norm"]["const"].as_f64().unwrap(),
+            kw.get("norm_type")
+                .and_then(|n| n["const"].as_f64())
+                .unwrap_or(2.0),
+        )),
+        "torch.nn.utils.clip_grad_value_" => {
+            flambeau::nn::utils::clip_grad_value_(
+                &params,
+                kw["clip_value"]["const"].as_f64().unwrap(),
+            );
+            None
+        }
+        other => return eval::unsupported(format!("function {other}")),
+    };
+    for (i, (p, want)) in params
+        .iter()
+        .zip(case[format!("clipped_grads_{suffix}")].as_array().unwrap())
+        .enumerate()
+    {
+        compare(&format!("grad {i}"), &p.grad().unwrap(), &tensor(want), tol)?;
+    }
+    if let (Some(t), Some(want)) = (total, case.get(format!("total_norm_{suffix}"))) {
+        compare("total norm", &t, &tensor(want), tol)?;
+    }
+    Ok(())
+}
+
+#[test]
+fn optim() {
+    let fx = load("optim.json");
+    let mut tally = Tally::default();
+    let cases = fx["optimizers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(fx["schedulers"].as_array().unwrap());
+    for case in cases {
+        let name = match case.get("scheduler") {
+            Some(s) => format!(
+                "{} + {}",
+                case["optimizer"].as_str().unwrap(),
+                s.as_str().unwrap()
+            ),
+            None => case["optimizer"].as_str().unwrap().to_string(),
+        };
+        for dtype in [DType::F64, DType::F32] {
+            let label = format!(
+                "{name} [{}]",
+                if dtype == DType::F64 { "f64" } else { "f32" }
+            );
+            tally.record(&label, outcome_of(catch(|| run_trajectory(case, dtype))));
+        }
+    }
+    for case in fx["clip"].as_array().unwrap() {
+        for dtype in [DType::F64, DType::F32] {
+            let label = format!(
+                "{} [{}]",
+                case["call"].as_str().unwrap(),
+                if dtype == DType::F64 { "f64" } else { "f32" }
+            );
+            tally.record(&label, outcome_of(catch(|| run_clip(case, dtype))));
+        }
+    }
+    tally.report("optim");
+    assert!(
+        tally.failed.is_empty(),
+        "{} optim cases failed",
+        tally.failed.len()
+    );
+    assert!(
+        tally.unsupported.is_empty(),
+        "every optim case must be supported"
     );
 }

@@ -7,7 +7,7 @@ use super::binary::{BinOp, TensorOrScalar, binary_raw, scalar_raw};
 use super::{cast_raw, result_type};
 use crate::autograd::{backward_fn, is_grad_enabled, record};
 use crate::dtype::DType;
-use crate::kernels::cpu;
+use crate::kernels::cpu::{self, fused};
 use crate::scalar::{Scalar, result_type_with_scalar};
 use crate::shape::{Layout, broadcast_strides};
 use crate::storage::CpuStorage;
@@ -207,32 +207,95 @@ impl Tensor {
         self.inplace_binary(other.into(), BinOp::Add)
     }
 
-    /// `self += alpha * other` in place (`tensor.add_(other, alpha=alpha)`), the SGD update.
+    /// `self += alpha * other` in place (`tensor.add_(other, alpha=alpha)`), the SGD update,
+    /// rounded as PyTorch's kernel (one fused multiply-add).
     pub fn add_alpha_(&self, other: &Tensor, alpha: f64) -> Tensor {
         if alpha == 1.0 {
             return self.add_(other);
         }
         if !tracked(self, &[other])
-            && self.dtype().is_float()
-            && other.dtype() == self.dtype()
-            && !other.shares_storage(self)
+            && self.fused_update(&[other], |d, s| match d {
+                FusedDst::F32(y) => fused::axpy(y, s[0].f32(), alpha as f32),
+                FusedDst::F64(y) => fused::axpy(y, s[0].f64(), alpha),
+            })
         {
-            let dims = self.dims().to_vec();
-            other.with_cpu(|s, ls| {
-                let src = Layout {
-                    shape: self.shape().clone(),
-                    strides: broadcast_strides(ls.dims(), &ls.strides, &dims),
-                    offset: ls.offset,
-                };
-                self.with_cpu_mut(|d, l| match (d, s) {
-                    (CpuStorage::F32(d), CpuStorage::F32(s)) => axpy(d, l, s, &src, alpha as f32),
-                    (CpuStorage::F64(d), CpuStorage::F64(s)) => axpy(d, l, s, &src, alpha),
-                    _ => unreachable!(),
-                })
-            });
             return self.clone();
         }
-        self.add_(other.mul(alpha))
+        self.add_(&other.mul(alpha))
+    }
+
+    /// `self += value * t1 * t2` in place (`tensor.addcmul_(t1, t2, value=value)`).
+    pub fn addcmul_(&self, t1: &Tensor, t2: &Tensor, value: f64) -> Tensor {
+        if !tracked(self, &[t1, t2])
+            && self.fused_update(&[t1, t2], |d, s| match d {
+                FusedDst::F32(y) => fused::addcmul(y, s[0].f32(), s[1].f32(), value as f32),
+                FusedDst::F64(y) => fused::addcmul(y, s[0].f64(), s[1].f64(), value),
+            })
+        {
+            return self.clone();
+        }
+        self.add_(&t1.mul(value).mul(t2))
+    }
+
+    /// `self += value * t1 / t2` in place (`tensor.addcdiv_(t1, t2, value=value)`).
+    pub fn addcdiv_(&self, t1: &Tensor, t2: &Tensor, value: f64) -> Tensor {
+        if !tracked(self, &[t1, t2])
+            && self.fused_update(&[t1, t2], |d, s| match d {
+                FusedDst::F32(y) => fused::addcdiv(y, s[0].f32(), s[1].f32(), value as f32),
+                FusedDst::F64(y) => fused::addcdiv(y, s[0].f64(), s[1].f64(), value),
+            })
+        {
+            return self.clone();
+        }
+        self.add_(&t1.mul(value).div(t2))
+    }
+
+    /// `self += weight * (end - self)` in place (`tensor.lerp_(end, weight)`).
+    pub fn lerp_(&self, end: &Tensor, weight: f64) -> Tensor {
+        if !tracked(self, &[end])
+            && self.fused_update(&[end], |d, s| match d {
+                FusedDst::F32(y) => fused::lerp(y, s[0].f32(), weight as f32),
+                FusedDst::F64(y) => fused::lerp(y, s[0].f64(), weight),
+            })
+        {
+            return self.clone();
+        }
+        self.add_(&end.sub(self).mul(weight))
+    }
+
+    /// Runs a fused kernel on a contiguous float tensor with operands of its dtype broadcast to
+    /// its shape; returns false (doing nothing) when the fast path does not apply.
+    fn fused_update(
+        &self,
+        operands: &[&Tensor],
+        kernel: impl FnOnce(FusedDst<'_>, &[FusedSrc]),
+    ) -> bool {
+        let dtype = self.dtype();
+        if !dtype.is_float() || !self.is_contiguous() || operands.iter().any(|o| o.dtype() != dtype)
+        {
+            return false;
+        }
+        let dims = self.dims().to_vec();
+        let srcs: Vec<FusedSrc> = operands
+            .iter()
+            .map(|o| {
+                check_broadcast_to(o.dims(), &dims);
+                let t = o.expand(dims.as_slice()).contiguous_raw();
+                match dtype {
+                    DType::F32 => FusedSrc::F32(t.to_vec::<f32>()),
+                    _ => FusedSrc::F64(t.to_vec::<f64>()),
+                }
+            })
+            .collect();
+        self.with_cpu_mut(|d, l| {
+            let r = l.contiguous_range().expect("contiguous");
+            match d {
+                CpuStorage::F32(v) => kernel(FusedDst::F32(&mut v[r]), &srcs),
+                CpuStorage::F64(v) => kernel(FusedDst::F64(&mut v[r]), &srcs),
+                _ => unreachable!("float"),
+            }
+        });
+        true
     }
 
     /// `self -= other` in place (`tensor.sub_(other)`).
@@ -399,14 +462,29 @@ fn apply_tensor<T: crate::dtype::Float>(d: &mut [T], l: &Layout, s: &[T], src: &
     inplace_closure!(op, go)
 }
 
-/// `d += alpha * s` elementwise (PyTorch computes `self + alpha * other` in the element type).
-fn axpy<T: crate::dtype::Float>(d: &mut [T], l: &Layout, s: &[T], src: &Layout, alpha: T) {
-    if let (Some(rd), Some(rs)) = (l.contiguous_range(), src.contiguous_range()) {
-        for (x, &y) in d[rd].iter_mut().zip(&s[rs]) {
-            *x += alpha * y;
+/// The destination of a fused kernel.
+enum FusedDst<'a> {
+    F32(&'a mut [f32]),
+    F64(&'a mut [f64]),
+}
+
+/// An operand of a fused kernel, row-major and broadcast to the destination's shape.
+enum FusedSrc {
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+}
+
+impl FusedSrc {
+    fn f32(&self) -> &[f32] {
+        match self {
+            FusedSrc::F32(v) => v,
+            FusedSrc::F64(_) => unreachable!("same dtype as the destination"),
         }
-    } else {
-        let vals = cpu::to_contiguous(s, src);
-        cpu::update_strided(d, l, |x, i| x + alpha * vals[i]);
+    }
+    fn f64(&self) -> &[f64] {
+        match self {
+            FusedSrc::F64(v) => v,
+            FusedSrc::F32(_) => unreachable!("same dtype as the destination"),
+        }
     }
 }

@@ -133,6 +133,59 @@ fn softplus_grad<T: Float>(g: T, x: T, beta: f64, threshold: f64) -> T {
     }
 }
 
+/// The inverse error function, ATen's `calc_erfinv`: a rational first guess (Pavlis' erfinv),
+/// refined by two Newton steps.
+fn erfinv<T: Float>(y: T) -> T {
+    let c = |v: f64| T::from_f64(v);
+    let a = [
+        c(0.886226899),
+        c(-1.645349621),
+        c(0.914624893),
+        c(-0.140543331),
+    ];
+    let b = [
+        c(-2.118377725),
+        c(1.442710462),
+        c(-0.329097515),
+        c(0.012229801),
+    ];
+    let cc = [
+        c(-1.970840454),
+        c(-1.624906493),
+        c(3.429567803),
+        c(1.641345311),
+    ];
+    let d = [c(3.543889200), c(1.637067800)];
+    let y_abs = y.abs();
+    if y_abs > T::one() {
+        return T::NAN;
+    }
+    if y_abs == T::one() {
+        return if y > T::zero() {
+            T::INFINITY
+        } else {
+            -T::INFINITY
+        };
+    }
+    let mut x = if y_abs <= c(0.7) {
+        let z = y * y;
+        let num = ((a[3] * z + a[2]) * z + a[1]) * z + a[0];
+        let dem = (((b[3] * z + b[2]) * z + b[1]) * z + b[0]) * z + T::one();
+        y * num / dem
+    } else {
+        let z = (-((T::one() - y_abs) / c(2.0)).ln()).sqrt();
+        let num = ((cc[3] * z + cc[2]) * z + cc[1]) * z + cc[0];
+        let dem = (d[1] * z + d[0]) * z + T::one();
+        let num = if y < T::zero() { -num } else { num };
+        num / dem
+    };
+    let two_over_sqrt_pi = c(std::f64::consts::FRAC_2_SQRT_PI);
+    for _ in 0..2 {
+        x = x - (x.erf() - y) / (two_over_sqrt_pi * (-x * x).exp());
+    }
+    x
+}
+
 #[inline(always)]
 fn softplus<T: Float>(x: T, beta: T, threshold: T) -> T {
     if x * beta > threshold {
@@ -215,6 +268,8 @@ backward_fn! {
             OutputGrad::Tanh => float_zip!(grad, y, |g, t| g * (1.0 - t * t)),
             OutputGrad::Sigmoid => float_zip!(grad, y, |g, s| g * (1.0 - s) * s),
             OutputGrad::Relu => float_zip!(grad, y, |g, r| if r > 0.0 { g } else { 0.0 }),
+            // d erfinv(x) = sqrt(pi)/2 * exp(erfinv(x)^2)
+            OutputGrad::Erfinv => float_zip!(grad, y, |g, r| g * cast(0.5 * std::f64::consts::PI.sqrt(), r) * (r * r).exp()),
         };
         smallvec::smallvec![Some(g)]
     }
@@ -229,6 +284,7 @@ pub(crate) enum OutputGrad {
     Tanh,
     Sigmoid,
     Relu,
+    Erfinv,
 }
 
 impl Tensor {
@@ -462,6 +518,12 @@ impl Tensor {
     pub fn clamp_max(&self, max: f64) -> Tensor {
         let out = crate::autograd::no_grad(|| self.clamp(None, Some(max)));
         self.with_input_grad(out, "ClampMaxBackward0", InputGrad::Clamp(None, Some(max)))
+    }
+
+    /// The inverse error function (`torch.erfinv`).
+    pub fn erfinv(&self) -> Tensor {
+        let out = float_map!(self, |x| erfinv(x));
+        self.with_output_grad(out, "ErfinvBackward0", OutputGrad::Erfinv)
     }
 
     /// Rounds down (`torch.floor`); not differentiable.

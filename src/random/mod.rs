@@ -247,6 +247,21 @@ impl Tensor {
         Tensor::from_cpu(storage, self.shape().clone())
     }
 
+    /// Fills in place with 0/1 samples that are 1 with probability `p` (`tensor.bernoulli_(p)`),
+    /// drawn as PyTorch's CPU kernel does (one 53-bit uniform per element), whatever the dtype.
+    pub fn bernoulli_scalar_(&self, p: f64) -> Tensor {
+        crate::ops::inplace::check_inplace(self);
+        if !(0.0..=1.0).contains(&p) {
+            panic!("bernoulli_ expects p to be in [0, 1], but got p={p}");
+        }
+        let n = self.numel();
+        let probs = vec![p; n];
+        let mut draws = vec![0.0f64; n];
+        kernels::bernoulli_tensor_f64(&mut DEFAULT_GENERATOR.lock(), &probs, &mut draws);
+        self.copy_(&Tensor::from_vec(draws, self.shape()));
+        self.clone()
+    }
+
     /// Fills in place with uniform samples in `[from, to)` (`tensor.uniform_(from, to)`).
     pub fn uniform_(&self, from: f64, to: f64) -> Tensor {
         self.uniform_gen(from, to, &DEFAULT_GENERATOR)

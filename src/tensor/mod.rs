@@ -225,3 +225,9 @@ impl TensorImpl {
         self.requires_grad.load(Ordering::Relaxed)
     }
 }
+
+impl AsRef<Tensor> for Tensor {
+    fn as_ref(&self) -> &Tensor {
+        self
+    }
+}

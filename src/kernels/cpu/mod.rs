@@ -1,6 +1,7 @@
 //! CPU kernels over strided buffers. Everything here works on plain slices plus a [`Layout`];
 //! tensors, dtypes and autograd live a level up.
 
+pub(crate) mod fused;
 pub(crate) mod gemm;
 pub(crate) mod reduce;
 

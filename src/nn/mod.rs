@@ -1,0 +1,59 @@
+//! `torch.nn`: modules, their parameters, initialisers, losses and functional forms.
+//!
+//! A model is a struct with `#[derive(Module)]`; its parameters, buffers and children are found
+//! through its fields and named after them, as PyTorch names attributes.
+//!
+//! ```
+//! use flambeau::nn::{Forward, Linear, Module, ReLU};
+//! use flambeau::Tensor;
+//!
+//! #[derive(Module)]
+//! struct Net {
+//!     fc1: Linear,
+//!     act: ReLU,
+//!     fc2: Linear,
+//! }
+//!
+//! impl Forward for Net {
+//!     fn forward(&self, x: &Tensor) -> Tensor {
+//!         self.fc2.forward(&self.act.forward(&self.fc1.forward(x)))
+//!     }
+//! }
+//!
+//! let net = Net { fc1: Linear::new(4, 8), act: ReLU::new(), fc2: Linear::new(8, 2) };
+//! assert_eq!(net.forward(&Tensor::ones([3, 4])).dims(), &[3, 2]);
+//! assert_eq!(
+//!     format!("{net}"),
+//!     "Net(\n  (fc1): Linear(in_features=4, out_features=8, bias=True)\n  (act): ReLU()\n  (fc2): Linear(in_features=8, out_features=2, bias=True)\n)"
+//! );
+//! ```
+
+mod activation;
+mod container;
+pub mod functional;
+pub mod init;
+mod linear;
+mod loss;
+mod module;
+mod normalization;
+mod sparse;
+pub mod utils;
+
+pub use activation::{
+    Dropout, GELU, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh,
+};
+pub use container::Sequential;
+/// `#[derive(Module)]`: see the [`Module`] trait and the `flambeau-derive` crate.
+pub use flambeau_derive::Module;
+pub use functional::{KlReduction, Reduction};
+pub use linear::{Flatten, Identity, Linear};
+pub use loss::{
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss,
+    SmoothL1Loss,
+};
+pub use module::{
+    Buffer, FieldSink, Forward, ForwardModule, IncompatibleKeys, Module, ModuleField, Parameter,
+    StateDict, TrainingFlag,
+};
+pub use normalization::LayerNorm;
+pub use sparse::Embedding;

@@ -1,0 +1,310 @@
+//! `torch.optim`: optimizers with PyTorch's update rules (the single-tensor CPU implementations,
+//! operation for operation), parameter groups, state dicts, and learning-rate schedulers.
+//!
+//! ```
+//! use flambeau::nn::{Forward, Linear, MSELoss, Module};
+//! use flambeau::optim::{Optimizer, SGD};
+//! use flambeau::Tensor;
+//!
+//! let model = Linear::new(1, 1);
+//! let mut opt = SGD::new(model.parameters(), 0.01);
+//! let (x, y) = (Tensor::ones([4, 1]), Tensor::full([4, 1], 2.0));
+//! let before = MSELoss::new().forward(&model.forward(&x), &y).item::<f32>();
+//! for _ in 0..50 {
+//!     let loss = MSELoss::new().forward(&model.forward(&x), &y);
+//!     opt.zero_grad();
+//!     loss.backward();
+//!     opt.step();
+//! }
+//! assert!(MSELoss::new().forward(&model.forward(&x), &y).item::<f32>() < before);
+//! ```
+
+mod adagrad;
+mod adam;
+pub mod lr_scheduler;
+mod rmsprop;
+mod sgd;
+
+pub use adagrad::{Adagrad, AdagradOptions};
+pub use adam::{Adam, AdamOptions, AdamW};
+pub use rmsprop::{RMSprop, RMSpropOptions};
+pub use sgd::{SGD, SgdOptions};
+
+use crate::nn::Parameter;
+use crate::pyfmt;
+use crate::tensor::Tensor;
+use crate::{Error, Result};
+use std::collections::BTreeMap;
+
+/// A hyperparameter value in an optimizer's state dict (`lr`, `betas`, `nesterov`, ...).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Hyper {
+    /// A number.
+    Float(f64),
+    /// A flag.
+    Bool(bool),
+    /// A pair (Adam's `betas`).
+    Pair(f64, f64),
+}
+
+/// One entry of a parameter's optimizer state: a tensor (`momentum_buffer`, `exp_avg`) or a
+/// number (`step`).
+#[derive(Clone, Debug)]
+pub enum StateValue {
+    /// A tensor.
+    Tensor(Tensor),
+    /// A number.
+    Float(f64),
+}
+
+/// An optimizer's `state_dict()`: per-parameter state keyed by the parameter's position across
+/// all groups, and each group's hyperparameters with the positions of its parameters, as in
+/// PyTorch.
+#[derive(Clone, Debug, Default)]
+pub struct OptimizerState {
+    /// `state[i]`: the named state of parameter `i`.
+    pub state: BTreeMap<usize, BTreeMap<String, StateValue>>,
+    /// The groups: hyperparameters and `params` (positions).
+    pub param_groups: Vec<(BTreeMap<String, Hyper>, Vec<usize>)>,
+}
+
+/// What every optimizer offers (`torch.optim.Optimizer`).
+pub trait Optimizer {
+    /// Applies one update to every parameter that has a gradient (`optimizer.step()`).
+    fn step(&mut self);
+
+    /// Clears the gradients of all parameters, setting them to None as PyTorch does by default
+    /// (`optimizer.zero_grad()`).
+    fn zero_grad(&mut self) {
+        for g in 0..self.num_groups() {
+            for p in self.group_params(g) {
+                p.set_grad(None);
+            }
+        }
+    }
+
+    /// The number of parameter groups.
+    fn num_groups(&self) -> usize;
+
+    /// The parameters of group `g`.
+    fn group_params(&self, g: usize) -> &[Tensor];
+
+    /// The learning rate of group `g` (`param_groups[g]["lr"]`).
+    fn lr(&self, g: usize) -> f64;
+
+    /// Sets the learning rate of group `g` (what schedulers do).
+    fn set_lr(&mut self, g: usize, lr: f64);
+
+    /// The momentum-like hyperparameter that `OneCycleLR` cycles: SGD's and RMSprop's `momentum`,
+    /// Adam's `beta1`; None when there is none.
+    fn momentum(&self, _g: usize) -> Option<f64> {
+        None
+    }
+
+    /// Sets the momentum-like hyperparameter of group `g`.
+    fn set_momentum(&mut self, _g: usize, _m: f64) {}
+
+    /// The optimizer's state and hyperparameters (`optimizer.state_dict()`).
+    fn state_dict(&self) -> OptimizerState;
+
+    /// Restores state and hyperparameters saved by [`Optimizer::state_dict`]; a state dict that
+    /// does not fit (group count or sizes, missing entries) is refused with PyTorch's message and
+    /// leaves the optimizer unchanged.
+    fn load_state_dict(&mut self, state: &OptimizerState) -> Result<()>;
+}
+
+/// Parameters as an optimizer takes them: `Vec<Parameter>` from `module.parameters()`, tensors, or
+/// references to either.
+pub fn params_of<P: Into<Tensor>>(params: impl IntoIterator<Item = P>) -> Vec<Tensor> {
+    params.into_iter().map(Into::into).collect()
+}
+
+impl From<Parameter> for Tensor {
+    fn from(p: Parameter) -> Tensor {
+        p.tensor().clone()
+    }
+}
+
+impl From<&Parameter> for Tensor {
+    fn from(p: &Parameter) -> Tensor {
+        p.tensor().clone()
+    }
+}
+
+impl From<&Tensor> for Tensor {
+    fn from(t: &Tensor) -> Tensor {
+        t.clone()
+    }
+}
+
+/// Rejects an empty parameter list as PyTorch does.
+pub(crate) fn check_nonempty(params: &[Tensor]) {
+    if params.is_empty() {
+        panic!("optimizer got an empty parameter list");
+    }
+}
+
+/// Python's `f"{x}"` for messages.
+pub(crate) fn fmt(x: f64) -> String {
+    pyfmt::float(x)
+}
+
+/// Panics with PyTorch's message unless `0 <= value`.
+pub(crate) fn check_nonneg(value: f64, what: &str) {
+    if value < 0.0 || value.is_nan() {
+        panic!("Invalid {what}: {}", fmt(value));
+    }
+}
+
+/// Per-group hyperparameters of one optimizer, convertible to and from the state-dict form.
+pub(crate) trait GroupOptions: Clone {
+    fn to_map(&self) -> BTreeMap<String, Hyper>;
+    fn from_map(map: &BTreeMap<String, Hyper>, defaults: &Self) -> Result<Self>;
+}
+
+/// Per-parameter state of one optimizer, convertible to and from the state-dict form.
+pub(crate) trait ParamState: Sized {
+    fn to_map(&self) -> BTreeMap<String, StateValue>;
+    fn from_map(map: &BTreeMap<String, StateValue>) -> Result<Self>;
+}
+
+pub(crate) fn get_f64(map: &BTreeMap<String, Hyper>, key: &str, default: f64) -> Result<f64> {
+    match map.get(key) {
+        None => Ok(default),
+        Some(Hyper::Float(v)) => Ok(*v),
+        Some(other) => Err(Error::InvalidArgument(format!(
+            "optimizer state: {key} should be a number, got {other:?}"
+        ))),
+    }
+}
+
+pub(crate) fn get_bool(map: &BTreeMap<String, Hyper>, key: &str, default: bool) -> Result<bool> {
+    match map.get(key) {
+        None => Ok(default),
+        Some(Hyper::Bool(v)) => Ok(*v),
+        Some(other) => Err(Error::InvalidArgument(format!(
+            "optimizer state: {key} should be a bool, got {other:?}"
+        ))),
+    }
+}
+
+pub(crate) fn get_tensor(map: &BTreeMap<String, StateValue>, key: &str) -> Result<Tensor> {
+    match map.get(key) {
+        Some(StateValue::Tensor(t)) => Ok(t.clone()),
+        _ => Err(Error::InvalidArgument(format!(
+            "optimizer state: missing tensor {key}"
+        ))),
+    }
+}
+
+pub(crate) fn get_step(map: &BTreeMap<String, StateValue>) -> Result<f64> {
+    match map.get("step") {
+        Some(StateValue::Float(v)) => Ok(*v),
+        Some(StateValue::Tensor(t)) if t.numel() == 1 => Ok(t.item::<f64>()),
+        _ => Err(Error::InvalidArgument(
+            "optimizer state: missing step".into(),
+        )),
+    }
+}
+
+/// Groups, their options, and lazily created per-parameter state: the part all optimizers share.
+pub(crate) struct Groups<O, S> {
+    pub groups: Vec<(Vec<Tensor>, O)>,
+    pub state: Vec<Vec<Option<S>>>,
+    pub defaults: O,
+}
+
+impl<O: GroupOptions, S: ParamState> Groups<O, S> {
+    pub fn new(params: Vec<Tensor>, defaults: O) -> Self {
+        check_nonempty(&params);
+        let n = params.len();
+        Groups {
+            groups: vec![(params, defaults.clone())],
+            state: vec![(0..n).map(|_| None).collect()],
+            defaults,
+        }
+    }
+
+    pub fn add(&mut self, params: Vec<Tensor>, options: O) {
+        check_nonempty(&params);
+        for (existing, _) in &self.groups {
+            for p in &params {
+                if existing.iter().any(|q| q.is_same(p)) {
+                    panic!("some parameters appear in more than one parameter group");
+                }
+            }
+        }
+        let n = params.len();
+        self.groups.push((params, options));
+        self.state.push((0..n).map(|_| None).collect());
+    }
+
+    pub fn state_dict(&self) -> OptimizerState {
+        let mut out = OptimizerState::default();
+        let mut index = 0;
+        for (g, (params, opts)) in self.groups.iter().enumerate() {
+            let ids: Vec<usize> = (index..index + params.len()).collect();
+            for (k, s) in self.state[g].iter().enumerate() {
+                if let Some(s) = s {
+                    out.state.insert(index + k, s.to_map());
+                }
+            }
+            index += params.len();
+            out.param_groups.push((opts.to_map(), ids));
+        }
+        out
+    }
+
+    pub fn load_state_dict(&mut self, sd: &OptimizerState) -> Result<()> {
+        if sd.param_groups.len() != self.groups.len() {
+            return Err(Error::InvalidArgument(
+                "loaded state dict has a different number of parameter groups".into(),
+            ));
+        }
+        for ((_, ids), (params, _)) in sd.param_groups.iter().zip(&self.groups) {
+            if ids.len() != params.len() {
+                return Err(Error::InvalidArgument(
+                    "loaded state dict contains a parameter group that doesn't match the size of optimizer's group".into(),
+                ));
+            }
+        }
+        let mut new_opts = Vec::new();
+        let mut new_state = Vec::new();
+        for ((map, ids), (params, _)) in sd.param_groups.iter().zip(&self.groups) {
+            new_opts.push(O::from_map(map, &self.defaults)?);
+            let mut states = Vec::new();
+            for (&id, p) in ids.iter().zip(params) {
+                let s = match sd.state.get(&id) {
+                    Some(m) => {
+                        let s = S::from_map(m)?;
+                        for v in m.values() {
+                            if let StateValue::Tensor(t) = v {
+                                if t.dims() != p.dims() && t.numel() != 1 {
+                                    return Err(Error::InvalidArgument(format!(
+                                        "optimizer state for parameter {id} has shape {:?}, the parameter has shape {:?}",
+                                        t.dims(),
+                                        p.dims()
+                                    )));
+                                }
+                            }
+                        }
+                        Some(s)
+                    }
+                    None => None,
+                };
+                states.push(s);
+            }
+            new_state.push(states);
+        }
+        for (g, o) in new_opts.into_iter().enumerate() {
+            self.groups[g].1 = o;
+        }
+        self.state = new_state;
+        Ok(())
+    }
+}
+
+/// A detached zero tensor shaped like `p` (fresh optimizer state).
+pub(crate) fn zeros_like(p: &Tensor) -> Tensor {
+    Tensor::zeros_like(p)
+}
