@@ -67,6 +67,17 @@ impl ReducePlan {
         ReducePlan::new(shape, &[d as i64], keepdim)
     }
 
+    /// Whether the reduced dims (ignoring size-1 dims) all come before the kept ones.
+    fn reduces_leading(&self) -> bool {
+        let dims = self.in_shape.dims();
+        let last_reduced = self.dims.iter().filter(|&&d| dims[d] != 1).max();
+        let first_kept = (0..dims.len()).find(|d| !self.dims.contains(d) && dims[*d] != 1);
+        match (last_reduced, first_kept) {
+            (Some(&r), Some(k)) => r < k,
+            _ => false,
+        }
+    }
+
     /// Number of outputs.
     fn outer(&self) -> usize {
         self.kept_shape.numel()
@@ -173,8 +184,7 @@ fn sum_storage(t: &Tensor, plan: &ReducePlan) -> CpuStorage {
         t.clone()
     };
     t.with_cpu(|s, l| {
-        fn go<T: Num>(v: &[T], l: &Layout, plan: &ReducePlan) -> Vec<T> {
-            let rows = plan.rows(v, l);
+        fn go<T: k::SumLanes>(v: &[T], l: &Layout, plan: &ReducePlan) -> Vec<T> {
             if plan.outer() == 0 {
                 return Vec::new();
             }
@@ -182,7 +192,14 @@ fn sum_storage(t: &Tensor, plan: &ReducePlan) -> CpuStorage {
             if inner == 0 {
                 return vec![T::zero(); plan.outer()];
             }
-            k::sum_rows(&rows, inner)
+            // A contiguous tensor reduced over its leading dims is summed column-wise, in place,
+            // as ATen's outer reduction does; everything else as contiguous rows.
+            if let Some(r) = l.contiguous_range() {
+                if plan.outer() > 1 && plan.reduces_leading() {
+                    return k::sum_cols(&v[r], inner, plan.outer());
+                }
+            }
+            k::sum_rows(&plan.rows(v, l), inner)
         }
         match s {
             CpuStorage::F32(v) => CpuStorage::F32(go(v, l, plan)),
