@@ -429,8 +429,10 @@ fn check_unary_ops(c: &mut Checks, g: &Generator, ops: &[(&str, Unary, Domain)])
 fn elementwise_functions() {
     let g = gen_seeded(3);
     let mut c = Checks::new("elementwise functions");
-    let ops: [(&str, Unary, Domain); 11] = [
+    let ops: [(&str, Unary, Domain); 12] = [
         ("exp", |x| x.exp(), same),
+        // inside (-1, 1), away from the poles
+        ("erfinv", |x| x.erfinv(), |t| map(t, |x| x.tanh() * 0.8)),
         ("log", |x| x.log(), positive),
         ("log1p", |x| x.log1p(), |t| map(t, |x| x.abs() - 0.5)),
         ("sqrt", |x| x.sqrt(), positive),

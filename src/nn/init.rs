@@ -125,8 +125,10 @@ pub fn kaiming_normal_(t: &Tensor, a: f64, mode: &str, nonlinearity: &str) -> Te
     normal_(t, 0.0, std)
 }
 
-/// A normal distribution truncated to `[a, b]`, drawn by inverse transform as PyTorch does
-/// (`nn.init.trunc_normal_(t, mean, std, a, b)`; defaults 0, 1, -2, 2).
+/// A normal distribution truncated to `[a, b]` (`nn.init.trunc_normal_(t, mean, std, a, b)`;
+/// defaults 0, 1, -2, 2), drawn as PyTorch 2.15 draws it: when the interval holds more than 30%
+/// of the mass, normal samples outside it are redrawn; otherwise uniform proposals on `[a, b]`
+/// are accepted with the normal density's ratio to its peak. The same seed gives PyTorch's values.
 pub fn trunc_normal_(t: &Tensor, mean: f64, std: f64, a: f64, b: f64) -> Tensor {
     let norm_cdf = |x: f64| (1.0 + libm::erf(x / 2.0f64.sqrt())) / 2.0;
     if mean < a - 2.0 * std || mean > b + 2.0 * std {
@@ -136,13 +138,46 @@ pub fn trunc_normal_(t: &Tensor, mean: f64, std: f64, a: f64, b: f64) -> Tensor 
         );
     }
     no_grad(|| {
-        let l = norm_cdf((a - mean) / std);
-        let u = norm_cdf((b - mean) / std);
-        t.uniform_(2.0 * l - 1.0, 2.0 * u - 1.0);
-        t.copy_(&t.erfinv());
-        t.mul_(std * 2.0f64.sqrt());
-        t.add_(mean);
-        t.clamp_(Some(a), Some(b))
+        let p = norm_cdf((b - mean) / std) - norm_cdf((a - mean) / std);
+        if p > 0.3 {
+            // Bounds in the tensor's precision, so the rejection test matches its values.
+            let lo = Tensor::full_dtype((), a, t.dtype()).item::<f64>();
+            let hi = Tensor::full_dtype((), b, t.dtype()).item::<f64>();
+            let mut result = t.normal_(mean, std);
+            loop {
+                let mask = result.lt(lo).logical_or(&result.gt(hi));
+                if !mask.any_true() {
+                    break;
+                }
+                let fresh = Tensor::empty_like(&result).normal_(mean, std);
+                result = Tensor::where_(&mask, &fresh, &result);
+            }
+            if !result.is_same(t) {
+                t.copy_(&result);
+            }
+        } else {
+            let mode = a.max(mean.min(b));
+            let log_peak = -0.5 * ((mode - mean) / std).powi(2);
+            let log_ratio = |c: &Tensor| c.sub(mean).div(std).pow(2).mul(-0.5).sub(log_peak);
+            t.uniform_(a, b);
+            let accept = Tensor::empty_like(t);
+            let mut pending = accept.uniform_(0.0, 1.0).log().gt(&log_ratio(t));
+            if pending.any_true() {
+                let mut result = t.clone_tensor();
+                let candidates = Tensor::empty_like(t);
+                loop {
+                    candidates.uniform_(a, b);
+                    result = Tensor::where_(&pending, &candidates, &result);
+                    let redraw = accept.uniform_(0.0, 1.0).log().gt(&log_ratio(&candidates));
+                    pending = Tensor::where_(&pending, &redraw, &pending);
+                    if !pending.any_true() {
+                        break;
+                    }
+                }
+                t.copy_(&result);
+            }
+        }
+        t.clone()
     })
 }
 
