@@ -2,11 +2,15 @@
 //! can put them beside PyTorch's figures from `benches/torch_core.py`, measured in the same run.
 //!
 //! Workloads: `a + b` on 11-element tensors; forward and backward of `((x @ w + b - y)^2).mean()`
-//! with x 11x1; sgemm at 256, 1024 and 2048.
+//! with x 11x1; sgemm at 256, 1024 and 2048; and the peers' model workloads: the tutorial's 1000
+//! epochs, one Adam training step of a 784-512-256-10 MLP on a batch of 128, and that MLP's
+//! batch-1 inference.
 //!
 //! `cargo bench --bench core` (add `-- quick` for fewer repetitions).
 
-use flambeau::{DType, Generator, Tensor, no_grad};
+use flambeau::nn::{CrossEntropyLoss, Forward, Linear, MSELoss, Module, ReLU};
+use flambeau::optim::{Adam, Optimizer, SGD};
+use flambeau::{DType, Generator, Tensor, no_grad, sequential};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -61,6 +65,49 @@ fn main() {
         black_box(&loss);
     });
     report("linreg_fwd_bwd_11", t, "");
+
+    // the tutorial: 1000 epochs of nn.Linear(1, 1) + MSELoss + SGD on 11 points
+    let x = (Tensor::randint_gen(-5, 30, [11], DType::F32, &g) * 0.1).unsqueeze(1);
+    let y = &x * 5.0 + 30.0 + Tensor::randn_gen([11, 1], DType::F32, &g);
+    let m = Linear::new(1, 1);
+    let lf = MSELoss::new();
+    let mut opt = SGD::new(m.parameters(), 1e-2);
+    let t = time(reps.min(11), 1, || {
+        for _ in 0..1000 {
+            let loss = lf.forward(&m.forward(&x), &y);
+            opt.zero_grad();
+            loss.backward();
+            opt.step();
+        }
+    });
+    report("seed_linreg_1000_epochs", t, "");
+
+    // MLP 784-512-256-10, batch 128, cross entropy, Adam: one training step
+    let mlp = sequential![
+        Linear::new(784, 512),
+        ReLU::new(),
+        Linear::new(512, 256),
+        ReLU::new(),
+        Linear::new(256, 10)
+    ];
+    let xb = Tensor::randn_gen([128, 784], DType::F32, &g);
+    let yb = Tensor::randint_gen(0, 10, [128], DType::I64, &g);
+    let ce = CrossEntropyLoss::new();
+    let mut adam = Adam::new(mlp.parameters(), 1e-3);
+    let t = time(reps, 3, || {
+        let loss = ce.forward(&mlp.forward(&xb), &yb);
+        adam.zero_grad();
+        loss.backward();
+        adam.step();
+    });
+    report("mlp_784_512_256_10_b128_adam_step", t, "");
+
+    // the same MLP, batch-1 inference
+    let x1 = Tensor::randn_gen([1, 784], DType::F32, &g);
+    let t = time(reps, 200, || {
+        no_grad(|| black_box(mlp.forward(&x1)));
+    });
+    report("mlp_infer_b1", t, "");
 
     // sgemm
     for n in [256usize, 1024, 2048] {

@@ -50,6 +50,44 @@ def step():
 
 report("linreg_fwd_bwd_11", timeit(reps, 5000, step))
 
+from torch import nn
+
+xs = (torch.randint(-5, 30, (11,), generator=g).float() * 0.1).unsqueeze(1)
+ys = xs * 5 + 30 + torch.randn(11, 1, generator=g)
+lin = nn.Linear(1, 1)
+lf = nn.MSELoss()
+sgd = torch.optim.SGD(lin.parameters(), lr=1e-2)
+
+
+def linreg():
+    for _ in range(1000):
+        loss = lf(lin(xs), ys)
+        sgd.zero_grad()
+        loss.backward()
+        sgd.step()
+
+
+report("seed_linreg_1000_epochs", timeit(min(reps, 11), 1, linreg))
+
+mlp = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10))
+xb = torch.randn(128, 784, generator=g)
+yb = torch.randint(0, 10, (128,), generator=g)
+ce = nn.CrossEntropyLoss()
+adam = torch.optim.Adam(mlp.parameters(), 1e-3)
+
+
+def mlp_step():
+    loss = ce(mlp(xb), yb)
+    adam.zero_grad()
+    loss.backward()
+    adam.step()
+
+
+report("mlp_784_512_256_10_b128_adam_step", timeit(reps, 3, mlp_step))
+x1 = torch.randn(1, 784, generator=g)
+with torch.no_grad():
+    report("mlp_infer_b1", timeit(reps, 200, lambda: mlp(x1)))
+
 for n in (256, 1024, 2048):
     A = torch.randn(n, n, generator=g)
     B = torch.randn(n, n, generator=g)
