@@ -268,7 +268,7 @@ impl Tensor {
     fn fused_update(
         &self,
         operands: &[&Tensor],
-        kernel: impl FnOnce(FusedDst<'_>, &[FusedSrc]),
+        kernel: impl FnOnce(FusedDst<'_>, &[FusedSrc<'_>]),
     ) -> bool {
         let dtype = self.dtype();
         if !dtype.is_float() || !self.is_contiguous() || operands.iter().any(|o| o.dtype() != dtype)
@@ -276,14 +276,40 @@ impl Tensor {
             return false;
         }
         let dims = self.dims().to_vec();
-        let srcs: Vec<FusedSrc> = operands
+        // Operands are read in place when they already have this shape and layout; otherwise
+        // (broadcast, strided, or aliasing the destination) through a row-major copy.
+        let prepared: Vec<Tensor> = operands
             .iter()
             .map(|o| {
                 check_broadcast_to(o.dims(), &dims);
-                let t = o.expand(dims.as_slice()).contiguous_raw();
-                match dtype {
-                    DType::F32 => FusedSrc::F32(t.to_vec::<f32>()),
-                    _ => FusedSrc::F64(t.to_vec::<f64>()),
+                if o.dims() == dims.as_slice() && o.is_contiguous() && !o.shares_storage(self) {
+                    (*o).clone()
+                } else {
+                    o.expand(dims.as_slice()).clone_tensor_raw()
+                }
+            })
+            .collect();
+        // One read guard per distinct storage.
+        let mut guards = Vec::new();
+        let mut guard_of = Vec::new();
+        for (i, t) in prepared.iter().enumerate() {
+            match prepared[..i].iter().position(|u| u.shares_storage(t)) {
+                Some(j) => guard_of.push(guard_of[j]),
+                None => {
+                    guard_of.push(guards.len());
+                    guards.push(t.0.storage.read());
+                }
+            }
+        }
+        let srcs: Vec<FusedSrc<'_>> = prepared
+            .iter()
+            .zip(&guard_of)
+            .map(|(t, &g)| {
+                let r = t.layout().contiguous_range().expect("contiguous");
+                match guards[g].cpu() {
+                    CpuStorage::F32(v) => FusedSrc::F32(&v[r]),
+                    CpuStorage::F64(v) => FusedSrc::F64(&v[r]),
+                    _ => unreachable!("float"),
                 }
             })
             .collect();
@@ -468,13 +494,13 @@ enum FusedDst<'a> {
     F64(&'a mut [f64]),
 }
 
-/// An operand of a fused kernel, row-major and broadcast to the destination's shape.
-enum FusedSrc {
-    F32(Vec<f32>),
-    F64(Vec<f64>),
+/// An operand of a fused kernel, row-major with the destination's shape.
+enum FusedSrc<'a> {
+    F32(&'a [f32]),
+    F64(&'a [f64]),
 }
 
-impl FusedSrc {
+impl FusedSrc<'_> {
     fn f32(&self) -> &[f32] {
         match self {
             FusedSrc::F32(v) => v,

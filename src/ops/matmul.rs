@@ -118,12 +118,40 @@ fn matmul_raw(a: &Tensor, b: &Tensor) -> Tensor {
     Tensor::from_cpu(storage, Shape::new(&out_dims))
 }
 
+/// Whether a matrix is stored column-major (a transposed contiguous matrix, such as `weight.t()`).
+fn col_major(t: &Tensor) -> bool {
+    t.ndim() == 2
+        && t.layout().strides[0] == 1
+        && t.layout().strides[1] == t.dims()[0]
+        && t.dims()[0] > 1
+}
+
+/// ATen's `mm_mat1_backward`: the gradient of `mat1` in `mat1`'s own layout, so that a
+/// column-major input (a transposed weight) gets a gradient that is contiguous once transposed
+/// back, with no copy.
+fn mm_mat1_backward(grad: &Tensor, mat2: &Tensor, mat1_col_major: bool) -> Tensor {
+    if mat1_col_major {
+        mat2.mm(&grad.t()).t()
+    } else {
+        grad.mm(&mat2.t())
+    }
+}
+
+/// ATen's `mm_mat2_backward`.
+fn mm_mat2_backward(grad: &Tensor, mat1: &Tensor, mat2_col_major: bool) -> Tensor {
+    if mat2_col_major {
+        grad.t().mm(mat1).t()
+    } else {
+        mat1.t().mm(grad)
+    }
+}
+
 backward_fn! {
-    struct MmBackward { a: Option<SavedTensor>, b: Option<SavedTensor>, a_dtype: DType, b_dtype: DType }
+    struct MmBackward { a: Option<SavedTensor>, b: Option<SavedTensor>, a_dtype: DType, b_dtype: DType, a_cm: bool, b_cm: bool }
     saved [a, b]
     fn backward(&mut self, grad, needs) {
-        let ga = needs[0].then(|| grad.mm(&self.b.get().t()).to_dtype(self.a_dtype));
-        let gb = needs[1].then(|| self.a.get().t().mm(grad).to_dtype(self.b_dtype));
+        let ga = needs[0].then(|| mm_mat1_backward(grad, self.b.get(), self.a_cm).to_dtype(self.a_dtype));
+        let gb = needs[1].then(|| mm_mat2_backward(grad, self.a.get(), self.b_cm).to_dtype(self.b_dtype));
         smallvec::smallvec![ga, gb]
     }
 }
@@ -159,12 +187,12 @@ backward_fn! {
 }
 
 backward_fn! {
-    struct AddmmBackward { bias: super::binary::InputMeta, a: Option<SavedTensor>, b: Option<SavedTensor> }
+    struct AddmmBackward { bias: super::binary::InputMeta, a: Option<SavedTensor>, b: Option<SavedTensor>, a_cm: bool, b_cm: bool }
     saved [a, b]
     fn backward(&mut self, grad, needs) {
         let gbias = needs[0].then(|| self.bias.reduce(grad));
-        let ga = needs[1].then(|| grad.mm(&self.b.get().t()));
-        let gb = needs[2].then(|| self.a.get().t().mm(grad));
+        let ga = needs[1].then(|| mm_mat1_backward(grad, self.b.get(), self.a_cm));
+        let gb = needs[2].then(|| mm_mat2_backward(grad, self.a.get(), self.b_cm));
         smallvec::smallvec![gbias, ga, gb]
     }
 }
@@ -201,6 +229,8 @@ impl Tensor {
             b: SavedTensor::input_if(other, ra),
             a_dtype: self.dtype(),
             b_dtype: other.dtype(),
+            a_cm: col_major(self),
+            b_cm: col_major(other),
         })
     }
 
@@ -300,6 +330,8 @@ impl Tensor {
                 bias: super::binary::InputMeta::of(bias),
                 a: SavedTensor::input_if(mat1, rb),
                 b: SavedTensor::input_if(mat2, ra),
+                a_cm: col_major(mat1),
+                b_cm: col_major(mat2),
             }
         })
     }

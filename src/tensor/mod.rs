@@ -33,6 +33,20 @@ use std::sync::{Arc, Mutex, MutexGuard};
 #[derive(Clone)]
 pub struct Tensor(pub(crate) Arc<TensorImpl>);
 
+/// A tensor's contiguous elements inside its storage, writable.
+pub(crate) struct SliceMut<'a> {
+    storage: &'a mut CpuStorage,
+    range: std::ops::Range<usize>,
+}
+
+impl<'a> SliceMut<'a> {
+    /// The elements as `&mut [T]`, if that is the dtype.
+    pub(crate) fn into_slice<T: crate::storage::StorageElement>(self) -> Option<&'a mut [T]> {
+        let range = self.range;
+        T::slice_mut(self.storage).map(|s| &mut s[range])
+    }
+}
+
 /// The shared state behind a [`Tensor`] handle.
 pub(crate) struct TensorImpl {
     pub storage: Arc<StorageCell>,
@@ -112,6 +126,39 @@ impl Tensor {
             f(guard.cpu_mut(), &self.0.layout)
         };
         self.0.storage.bump_version();
+        r
+    }
+
+    /// Writes several tensors' buffers at once (they must not share storage), each as the
+    /// contiguous slice of its elements, and bumps their versions. For fused optimizer kernels.
+    pub(crate) fn with_cpu_mut_many<R>(
+        tensors: &[&Tensor],
+        f: impl FnOnce(Vec<SliceMut<'_>>) -> R,
+    ) -> R {
+        for (i, t) in tensors.iter().enumerate() {
+            assert!(
+                t.is_contiguous(),
+                "with_cpu_mut_many needs contiguous tensors"
+            );
+            assert!(
+                !tensors[..i].iter().any(|u| u.shares_storage(t)),
+                "with_cpu_mut_many needs distinct storages"
+            );
+        }
+        let mut guards: Vec<_> = tensors.iter().map(|t| t.0.storage.write()).collect();
+        let slices = guards
+            .iter_mut()
+            .zip(tensors)
+            .map(|(g, t)| SliceMut {
+                storage: g.cpu_mut(),
+                range: t.layout().contiguous_range().expect("contiguous"),
+            })
+            .collect();
+        let r = f(slices);
+        drop(guards);
+        for t in tensors {
+            t.0.storage.bump_version();
+        }
         r
     }
 

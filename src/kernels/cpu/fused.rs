@@ -63,3 +63,81 @@ fma_dispatch! {
         }
     }
 }
+
+/// The scalars of one Adam/AdamW update, already in the order PyTorch computes them.
+#[derive(Clone, Copy)]
+pub(crate) struct AdamScalars<T> {
+    pub beta1_complement: T,
+    pub beta2: T,
+    pub beta2_complement: T,
+    pub weight_decay: T,
+    /// `1 - lr * weight_decay` for AdamW's decoupled decay, else None.
+    pub decay_factor: Option<T>,
+    pub bias_correction2_sqrt: T,
+    pub eps: T,
+    pub neg_step_size: T,
+    pub maximize: bool,
+}
+
+/// One element of an Adam step: PyTorch's `_single_tensor_adam` operations in order (weight
+/// decay, lerp, mul/addcmul, optional running max, sqrt/div/add, addcdiv).
+#[inline(always)]
+fn adam_element<T: Float>(
+    p: &mut T,
+    g: T,
+    m: &mut T,
+    v: &mut T,
+    vmax: Option<&mut T>,
+    s: &AdamScalars<T>,
+    small: bool,
+) {
+    let mut grad = if s.maximize { -g } else { g };
+    match s.decay_factor {
+        Some(f) => *p = *p * f,
+        None => {
+            if s.weight_decay != T::zero() {
+                grad = s.weight_decay.mul_add(*p, grad);
+            }
+        }
+    }
+    let w = s.beta1_complement;
+    *m = if small {
+        w.mul_add(grad - *m, *m)
+    } else {
+        (w - T::one()).mul_add(grad - *m, grad)
+    };
+    *v = (s.beta2_complement * grad).mul_add(grad, *v * s.beta2);
+    let second = match vmax {
+        Some(mx) => {
+            *mx = mx.max_nan(*v);
+            *mx
+        }
+        None => *v,
+    };
+    let denom = second.sqrt() / s.bias_correction2_sqrt + s.eps;
+    *p += s.neg_step_size * *m / denom;
+}
+
+fma_dispatch! {
+    /// One Adam step over one parameter in a single pass, element by element as
+    /// [`adam_element`], so the result is that of the step taken op by op.
+    fn adam<T>(p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], vmax: Option<&mut [T]>, s: AdamScalars<T>) {
+        let small = s.beta1_complement.abs() < T::from_f64(0.5);
+        let n = p.len();
+        // Equal lengths up front let the compiler drop the bounds checks and vectorise.
+        let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
+        match vmax {
+            Some(mx) => {
+                let mx = &mut mx[..n];
+                for i in 0..n {
+                    adam_element(&mut p[i], g[i], &mut m[i], &mut v[i], Some(&mut mx[i]), &s, small);
+                }
+            }
+            None => {
+                for i in 0..n {
+                    adam_element(&mut p[i], g[i], &mut m[i], &mut v[i], None, &s, small);
+                }
+            }
+        }
+    }
+}

@@ -13,8 +13,33 @@ pub(crate) fn to_contiguous<T: Copy>(data: &[T], layout: &Layout) -> Vec<T> {
     if let Some(r) = layout.contiguous_range() {
         return data[r].to_vec();
     }
+    if layout.ndim() == 2 && layout.strides[0] == 1 {
+        return transpose_copy(data, layout);
+    }
     let mut out = Vec::with_capacity(layout.numel());
     for_each_offset(layout, |o| out.push(data[o]));
+    out
+}
+
+/// A row-major copy of a column-major matrix view, in cache-sized tiles.
+fn transpose_copy<T: Copy>(data: &[T], layout: &Layout) -> Vec<T> {
+    const TILE: usize = 32;
+    let (rows, cols) = (layout.dims()[0], layout.dims()[1]);
+    let cs = layout.strides[1];
+    if rows * cols == 0 {
+        return Vec::new();
+    }
+    let mut out = vec![data[layout.offset]; rows * cols];
+    for r0 in (0..rows).step_by(TILE) {
+        for c0 in (0..cols).step_by(TILE) {
+            for c in c0..(c0 + TILE).min(cols) {
+                let src = layout.offset + c * cs;
+                for r in r0..(r0 + TILE).min(rows) {
+                    out[r * cols + c] = data[src + r];
+                }
+            }
+        }
+    }
     out
 }
 
