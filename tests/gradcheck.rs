@@ -1591,3 +1591,182 @@ fn gradcheck_detects_wrong_gradients() {
         "gradcheck accepted a missing gradient"
     );
 }
+
+/// `nn.functional`: the losses (MSE has its own backward; the others are compositions), layer
+/// norm, embedding, cosine similarity, logsigmoid, dropout with p = 0, on contiguous,
+/// non-contiguous and broadcast inputs, every reduction.
+#[test]
+fn nn_functional() {
+    use flambeau::nn::functional::{self as F, CrossEntropyOptions, KlReduction, Reduction};
+    let g = gen_seeded(21);
+    let mut c = Checks::new("nn.functional");
+    let reductions = [Reduction::Mean, Reduction::Sum, Reduction::None];
+    let y = data(&g, &[4, 5]);
+    for r in reductions {
+        c.check(
+            &format!("mse_loss {r:?}"),
+            |v| F::mse_loss(&v[0], &v[1], r),
+            &[randn(&g, &[4, 5]), randn_t(&g, &[4, 5])],
+        );
+        c.check(
+            &format!("l1_loss {r:?}"),
+            |v| F::l1_loss(&v[0], &y, r),
+            &[randn_s(&g, &[4, 5])],
+        );
+        c.check(
+            &format!("smooth_l1_loss {r:?}"),
+            |v| F::smooth_l1_loss(&v[0], &y, r, 0.5),
+            &[randn(&g, &[4, 5])],
+        );
+        c.check(
+            &format!("huber_loss {r:?}"),
+            |v| F::huber_loss(&v[0], &y, r, 0.7),
+            &[randn(&g, &[4, 5])],
+        );
+    }
+    c.check(
+        "mse_loss broadcast target",
+        |v| F::mse_loss(&v[0], &v[1], Reduction::Mean),
+        &[randn(&g, &[4, 5]), randn(&g, &[5])],
+    );
+    let t = Tensor::from_vec(vec![0i64, 4, 2, 1], [4]);
+    let w = map(data(&g, &[5]), |x| x.abs() + 0.5);
+    let prob = data(&g, &[4, 5]).softmax(1);
+    for r in reductions {
+        for (label, opts) in [
+            (
+                "plain",
+                CrossEntropyOptions {
+                    reduction: r,
+                    ..Default::default()
+                },
+            ),
+            (
+                "weight",
+                CrossEntropyOptions {
+                    reduction: r,
+                    weight: Some(w.clone()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "ignore_index",
+                CrossEntropyOptions {
+                    reduction: r,
+                    ignore_index: 2,
+                    ..Default::default()
+                },
+            ),
+            (
+                "label_smoothing",
+                CrossEntropyOptions {
+                    reduction: r,
+                    label_smoothing: 0.1,
+                    weight: Some(w.clone()),
+                    ..Default::default()
+                },
+            ),
+        ] {
+            c.check(
+                &format!("cross_entropy {label} {r:?}"),
+                |v| F::cross_entropy(&v[0], &t, &opts),
+                &[randn_t(&g, &[4, 5])],
+            );
+            c.check(
+                &format!("nll_loss {label} {r:?}"),
+                |v| F::nll_loss(&v[0], &t, &opts),
+                &[randn(&g, &[4, 5])],
+            );
+        }
+        let opts = CrossEntropyOptions {
+            reduction: r,
+            label_smoothing: 0.2,
+            ..Default::default()
+        };
+        c.check(
+            &format!("cross_entropy probabilities {r:?}"),
+            |v| F::cross_entropy(&v[0], &prob, &opts),
+            &[randn(&g, &[4, 5])],
+        );
+        let p = map(randn(&g, &[4, 5]), |x| 0.1 + 0.8 / (1.0 + (-x).exp()));
+        let target = map(data(&g, &[4, 5]), |x| 1.0 / (1.0 + (-x).exp()));
+        c.check(
+            &format!("binary_cross_entropy {r:?}"),
+            |v| F::binary_cross_entropy(&v[0], &target, Some(&w), r),
+            &[p],
+        );
+        let pw = map(data(&g, &[5]), |x| x.abs() + 0.5);
+        c.check(
+            &format!("bce_with_logits {r:?}"),
+            |v| F::binary_cross_entropy_with_logits(&v[0], &target, Some(&w), Some(&pw), r),
+            &[randn_t(&g, &[4, 5])],
+        );
+    }
+    let spatial_t = Tensor::from_vec(vec![0i64, 2, 1, 1, 0, 2], [2, 3]);
+    c.check(
+        "cross_entropy spatial (N, C, d)",
+        |v| F::cross_entropy(&v[0], &spatial_t, &CrossEntropyOptions::default()),
+        &[randn(&g, &[2, 3, 3])],
+    );
+    let q = data(&g, &[4, 5]).softmax(1);
+    for kr in [
+        KlReduction::BatchMean,
+        KlReduction::Sum,
+        KlReduction::None,
+        KlReduction::Mean,
+    ] {
+        c.check(
+            &format!("kl_div {kr:?}"),
+            |v| F::kl_div(&v[0].log_softmax(1), &q, kr, false),
+            &[randn(&g, &[4, 5])],
+        );
+        c.check(
+            &format!("kl_div log_target {kr:?}"),
+            |v| F::kl_div(&v[0], &v[1], kr, true),
+            &[randn(&g, &[4, 5]), randn(&g, &[4, 5])],
+        );
+    }
+    let (lw, lb) = (randn(&g, &[6]), randn(&g, &[6]));
+    c.check(
+        "layer_norm affine",
+        |v| F::layer_norm(&v[0], &[6], Some(&v[1]), Some(&v[2]), 1e-5),
+        &[randn_t(&g, &[3, 6]), lw, lb],
+    );
+    c.check(
+        "layer_norm two dims",
+        |v| F::layer_norm(&v[0], &[3, 4], None, None, 1e-5),
+        &[randn(&g, &[2, 3, 4])],
+    );
+    let idx = Tensor::from_vec(vec![1i64, 3, 1, 0, 4, 3], [2, 3]);
+    c.check(
+        "embedding with repeats",
+        |v| F::embedding(&idx, &v[0]),
+        &[randn(&g, &[5, 3])],
+    );
+    c.check(
+        "cosine_similarity",
+        |v| F::cosine_similarity(&v[0], &v[1], 1, 1e-8),
+        &[randn(&g, &[4, 5]), randn_t(&g, &[4, 5])],
+    );
+    c.check(
+        "cosine_similarity broadcast",
+        |v| F::cosine_similarity(&v[0], &v[1], -1, 1e-8),
+        &[randn(&g, &[4, 5]), randn(&g, &[1, 5])],
+    );
+    c.check(
+        "logsigmoid",
+        |v| F::logsigmoid(&v[0]),
+        &[randn_s(&g, &[3, 4])],
+    );
+    c.check(
+        "dropout p = 0",
+        |v| F::dropout(&v[0], 0.0, true),
+        &[randn(&g, &[3, 4])],
+    );
+    c.check(
+        "linear 3-D input",
+        |v| F::linear(&v[0], &v[1], Some(&v[2])),
+        &[randn(&g, &[2, 3, 4]), randn_t(&g, &[5, 4]), randn(&g, &[5])],
+    );
+    c.finish();
+}
