@@ -338,7 +338,6 @@ impl Layout {
     }
 
     /// Storage index of the element at a multi-index.
-    #[allow(dead_code)]
     pub fn index_of(&self, idx: &[usize]) -> usize {
         self.offset
             + idx

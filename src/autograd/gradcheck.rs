@@ -122,15 +122,20 @@ pub fn gradcheck(
 }
 
 impl Tensor {
-    /// Reads the element at logical row-major position `i`.
-    pub(crate) fn get_flat(&self, i: usize) -> f64 {
+    /// The storage offset of the element at logical row-major position `i`.
+    fn flat_offset(&self, i: usize) -> usize {
         let mut idx = vec![0usize; self.ndim()];
         let mut rem = i;
         for d in (0..self.ndim()).rev() {
             idx[d] = rem % self.dims()[d];
             rem /= self.dims()[d];
         }
-        let off = self.layout().index_of(&idx);
+        self.layout().index_of(&idx)
+    }
+
+    /// Reads the element at logical row-major position `i`.
+    pub(crate) fn get_flat(&self, i: usize) -> f64 {
+        let off = self.flat_offset(i);
         self.with_cpu(|s, _| match s {
             crate::storage::CpuStorage::F32(v) => v[off] as f64,
             crate::storage::CpuStorage::F64(v) => v[off],
@@ -142,13 +147,7 @@ impl Tensor {
     /// Writes the element at logical row-major position `i`, without autograd or version bump
     /// checks beyond the storage's (a testing helper for finite differences).
     pub(crate) fn set_flat(&self, i: usize, value: f64) {
-        let mut idx = vec![0usize; self.ndim()];
-        let mut rem = i;
-        for d in (0..self.ndim()).rev() {
-            idx[d] = rem % self.dims()[d];
-            rem /= self.dims()[d];
-        }
-        let off = self.layout().index_of(&idx);
+        let off = self.flat_offset(i);
         self.with_cpu_mut(|s, _| match s {
             crate::storage::CpuStorage::F32(v) => v[off] = value as f32,
             crate::storage::CpuStorage::F64(v) => v[off] = value,

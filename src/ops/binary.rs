@@ -3,7 +3,7 @@
 
 use super::{cast_raw, float_type, result_type, with_two_cpu};
 use crate::autograd::{SavedOpt, SavedTensor, backward_fn, record};
-use crate::dtype::{DType, Float, Num};
+use crate::dtype::{DType, Float};
 use crate::kernels::cpu;
 use crate::scalar::{Scalar, result_type_with_scalar};
 use crate::shape::{Layout, Shape, broadcast_shapes};
@@ -62,20 +62,6 @@ pub(crate) enum BinOp {
     Pow,
     Maximum,
     Minimum,
-}
-
-impl BinOp {
-    fn name(self) -> &'static str {
-        match self {
-            BinOp::Add => "add",
-            BinOp::Sub => "sub",
-            BinOp::Mul => "mul",
-            BinOp::Div => "div",
-            BinOp::Pow => "pow",
-            BinOp::Maximum => "maximum",
-            BinOp::Minimum => "minimum",
-        }
-    }
 }
 
 /// Dispatches `op` to a closure at compile time, so each arm's loop is monomorphised and can be
@@ -622,13 +608,4 @@ impl Tensor {
     pub(crate) fn zeros_like_raw(&self) -> Tensor {
         Tensor::zeros_like(self)
     }
-
-    /// Name of a binary op, for messages.
-    #[allow(dead_code)]
-    pub(crate) fn binop_name(op: BinOp) -> &'static str {
-        op.name()
-    }
 }
-
-#[allow(dead_code)]
-fn _assert_num<T: Num>() {}

@@ -4,7 +4,7 @@
 use super::binary::TensorOrScalar;
 use super::{cast_raw, result_type};
 use crate::autograd::{SavedTensor, backward_fn, record};
-use crate::dtype::{DType, Element, Num};
+use crate::dtype::{DType, Num};
 use crate::kernels::cpu;
 use crate::scalar::{Scalar, result_type_with_scalar};
 use crate::shape::{
@@ -557,6 +557,3 @@ backward_fn! {
         smallvec::smallvec![gs, gsrc]
     }
 }
-
-#[allow(dead_code)]
-fn _elem<T: Element>() {}

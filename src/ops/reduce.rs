@@ -4,7 +4,7 @@
 
 use super::{cast_raw, float_type};
 use crate::autograd::{SavedTensor, backward_fn, record};
-use crate::dtype::{DType, Float, Num};
+use crate::dtype::{DType, Num};
 use crate::kernels::cpu::{self, reduce as k};
 use crate::shape::{IntList, Layout, Shape, wrap_dim, wrap_dims};
 use crate::storage::CpuStorage;
@@ -577,6 +577,3 @@ impl Tensor {
         Tensor::full_dtype((), v, self.dtype())
     }
 }
-
-#[allow(dead_code)]
-fn _float_bound<T: Float>() {}

@@ -190,22 +190,5 @@ impl Optimizer for Adagrad {
         });
     }
 
-    fn num_groups(&self) -> usize {
-        self.inner.groups.len()
-    }
-    fn group_params(&self, g: usize) -> &[Tensor] {
-        &self.inner.groups[g].0
-    }
-    fn lr(&self, g: usize) -> f64 {
-        self.inner.groups[g].1.lr
-    }
-    fn set_lr(&mut self, g: usize, lr: f64) {
-        self.inner.groups[g].1.lr = lr;
-    }
-    fn state_dict(&self) -> OptimizerState {
-        self.inner.state_dict()
-    }
-    fn load_state_dict(&mut self, state: &OptimizerState) -> Result<()> {
-        self.inner.load_state_dict(state)
-    }
+    super::delegate_to_groups!();
 }

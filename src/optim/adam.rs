@@ -367,28 +367,11 @@ impl Optimizer for Adam {
         });
     }
 
-    fn num_groups(&self) -> usize {
-        self.inner.groups.len()
-    }
-    fn group_params(&self, g: usize) -> &[Tensor] {
-        &self.inner.groups[g].0
-    }
-    fn lr(&self, g: usize) -> f64 {
-        self.inner.groups[g].1.lr
-    }
-    fn set_lr(&mut self, g: usize, lr: f64) {
-        self.inner.groups[g].1.lr = lr;
-    }
+    super::delegate_to_groups!();
     fn momentum(&self, g: usize) -> Option<f64> {
         Some(self.inner.groups[g].1.betas.0)
     }
     fn set_momentum(&mut self, g: usize, m: f64) {
         self.inner.groups[g].1.betas.0 = m;
-    }
-    fn state_dict(&self) -> OptimizerState {
-        self.inner.state_dict()
-    }
-    fn load_state_dict(&mut self, state: &OptimizerState) -> Result<()> {
-        self.inner.load_state_dict(state)
     }
 }

@@ -304,6 +304,31 @@ impl<O: GroupOptions, S: ParamState> Groups<O, S> {
     }
 }
 
+/// The `Optimizer` methods every optimizer answers from its `inner: Groups<..>` field the same way.
+macro_rules! delegate_to_groups {
+    () => {
+        fn num_groups(&self) -> usize {
+            self.inner.groups.len()
+        }
+        fn group_params(&self, g: usize) -> &[Tensor] {
+            &self.inner.groups[g].0
+        }
+        fn lr(&self, g: usize) -> f64 {
+            self.inner.groups[g].1.lr
+        }
+        fn set_lr(&mut self, g: usize, lr: f64) {
+            self.inner.groups[g].1.lr = lr;
+        }
+        fn state_dict(&self) -> OptimizerState {
+            self.inner.state_dict()
+        }
+        fn load_state_dict(&mut self, state: &OptimizerState) -> Result<()> {
+            self.inner.load_state_dict(state)
+        }
+    };
+}
+pub(crate) use delegate_to_groups;
+
 /// A detached zero tensor shaped like `p` (fresh optimizer state).
 pub(crate) fn zeros_like(p: &Tensor) -> Tensor {
     Tensor::zeros_like(p)

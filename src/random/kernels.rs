@@ -104,18 +104,6 @@ impl GeneratorState {
         self.seed
     }
 
-    /// The cached double-precision normal sample (`CPUGeneratorImpl::next_double_normal_sample`),
-    /// i.e. the sine half of the last Box–Muller pair drawn by the scalar normal path, if unused.
-    pub fn next_double_normal_sample(&self) -> Option<f64> {
-        self.next_double_normal_sample
-    }
-
-    /// The cached single-precision normal sample (`CPUGeneratorImpl::next_float_normal_sample`).
-    /// No CPU kernel of PyTorch sets it; it only travels through get/set_state.
-    pub fn next_float_normal_sample(&self) -> Option<f32> {
-        self.next_float_normal_sample
-    }
-
     /// One 32-bit output of the engine (`CPUGeneratorImpl::random()` = `at::mt19937::operator()`).
     pub fn random(&mut self) -> u32 {
         self.left -= 1;
@@ -546,7 +534,7 @@ mod tests {
         let mut g = GeneratorState::new(42);
         let mut buf = [0f64; 1];
         normal_f64(&mut g, &mut buf, 0.0, 1.0, true);
-        assert!(g.next_double_normal_sample().is_some());
+        assert!(g.next_double_normal_sample.is_some());
         let saved = g.get_state();
         assert_eq!(saved.len(), STATE_BYTES);
         let mut a = [0f32; 40];

@@ -2,7 +2,6 @@
 //! for bit (`torch.manual_seed`, `torch.rand`, `torch.randn`, `torch.randint`, ...).
 
 mod avx_mathfun;
-#[allow(dead_code)]
 pub(crate) mod kernels;
 
 use crate::dtype::DType;
