@@ -119,9 +119,6 @@ fn is_reduction_like(op: &str) -> bool {
         "attention",
         "cosine",
         "m(",
-        "pow",
-        "gelu",
-        "softplus",
     ];
     LOOSE.iter().any(|k| op.contains(k))
 }
