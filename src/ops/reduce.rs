@@ -570,10 +570,4 @@ impl Tensor {
             result: SavedTensor::output(o, "LogsumexpBackward0"),
         })
     }
-
-    /// The product of all elements (`tensor.prod()`); not differentiable yet.
-    pub fn prod(&self) -> Tensor {
-        let v = self.to_vec::<f64>().iter().product::<f64>();
-        Tensor::full_dtype((), v, self.dtype())
-    }
 }
