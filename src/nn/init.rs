@@ -98,31 +98,34 @@ pub fn xavier_normal_(t: &Tensor, gain: f64) -> Tensor {
 /// assert!(w.abs().max().item::<f64>() <= 0.5);
 /// ```
 pub fn kaiming_uniform_(t: &Tensor, a: f64, mode: &str, nonlinearity: &str) -> Tensor {
+    match kaiming_std(t, a, mode, nonlinearity) {
+        Some(std) => {
+            let bound = 3.0f64.sqrt() * std;
+            uniform_(t, -bound, bound)
+        }
+        None => t.clone(),
+    }
+}
+
+/// He's standard deviation `gain/√fan`, or None (with PyTorch's warning) for an empty tensor.
+fn kaiming_std(t: &Tensor, a: f64, mode: &str, nonlinearity: &str) -> Option<f64> {
     if t.numel() == 0 {
         crate::warn_once(
             "init_zero_element",
             "UserWarning: Initializing zero-element tensors is a no-op",
         );
-        return t.clone();
+        return None;
     }
     let gain = calculate_gain(nonlinearity, Some(a));
-    let std = gain / (fan(t, mode) as f64).sqrt();
-    let bound = 3.0f64.sqrt() * std;
-    uniform_(t, -bound, bound)
+    Some(gain / (fan(t, mode) as f64).sqrt())
 }
 
 /// He normal: `N(0, std²)` with `std = gain/√fan` (`nn.init.kaiming_normal_`).
 pub fn kaiming_normal_(t: &Tensor, a: f64, mode: &str, nonlinearity: &str) -> Tensor {
-    if t.numel() == 0 {
-        crate::warn_once(
-            "init_zero_element",
-            "UserWarning: Initializing zero-element tensors is a no-op",
-        );
-        return t.clone();
+    match kaiming_std(t, a, mode, nonlinearity) {
+        Some(std) => normal_(t, 0.0, std),
+        None => t.clone(),
     }
-    let gain = calculate_gain(nonlinearity, Some(a));
-    let std = gain / (fan(t, mode) as f64).sqrt();
-    normal_(t, 0.0, std)
 }
 
 /// A normal distribution truncated to `[a, b]` (`nn.init.trunc_normal_(t, mean, std, a, b)`;

@@ -162,11 +162,7 @@ impl AdamW {
         params: impl IntoIterator<Item = P>,
         options: AdamOptions,
     ) -> Adam {
-        options.validate();
-        Adam {
-            inner: Groups::new(super::params_of(params), options),
-            decoupled: true,
-        }
+        Adam::build(super::params_of(params), options, true)
     }
 }
 
@@ -187,10 +183,14 @@ impl Adam {
         params: impl IntoIterator<Item = P>,
         options: AdamOptions,
     ) -> Adam {
+        Adam::build(super::params_of(params), options, false)
+    }
+
+    fn build(params: Vec<Tensor>, options: AdamOptions, decoupled: bool) -> Adam {
         options.validate();
         Adam {
-            inner: Groups::new(super::params_of(params), options),
-            decoupled: false,
+            inner: Groups::new(params, options),
+            decoupled,
         }
     }
 
