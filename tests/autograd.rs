@@ -1,14 +1,9 @@
 //! Autograd engine behaviour, checked against what PyTorch does.
 
-use flambeau::{DType, Generator, NoGradGuard, Tensor, autograd, no_grad, tensor};
+mod common;
 
-fn panic_message(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
-    let err = std::panic::catch_unwind(f).expect_err("expected a panic");
-    err.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap()
-}
+use common::panic_message;
+use flambeau::{DType, Generator, NoGradGuard, Tensor, autograd, no_grad, tensor};
 
 #[test]
 fn grad_accumulates_across_backward_calls() {

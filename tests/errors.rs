@@ -1,15 +1,9 @@
 //! PyTorch's exact error texts for the common misuses (checked against PyTorch 2.15).
 
-use flambeau::{Tensor, tensor};
+mod common;
 
-fn panic_message(f: impl FnOnce()) -> String {
-    let err =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).expect_err("expected a panic");
-    err.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap()
-}
+use common::panic_message;
+use flambeau::{Tensor, tensor};
 
 #[test]
 fn matmul_shape_mismatch() {

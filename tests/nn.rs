@@ -2,6 +2,9 @@
 //! train/eval, dtype conversion, initialisers, dropout, optimizer validation and state, and the
 //! schedulers without fixtures. Expected values come from PyTorch 2.15.
 
+mod common;
+
+use common::panic_message;
 use flambeau::nn::functional as F;
 use flambeau::nn::{
     self, Buffer, Dropout, Forward, IncompatibleKeys, LayerNorm, Linear, Module, Parameter, ReLU,
@@ -23,15 +26,6 @@ static RNG: Mutex<()> = Mutex::new(());
 
 fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
     RNG.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn panic_message(f: impl FnOnce()) -> String {
-    let err =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).expect_err("expected a panic");
-    err.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap()
 }
 
 fn names<M: Module>(m: &M) -> Vec<String> {

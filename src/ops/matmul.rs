@@ -24,6 +24,7 @@ fn batched_gemm<T: GemmElem>(
     b_batch: &[usize],
     br: MatRef,
     out: &mut [T],
+    accumulate: bool,
 ) {
     for i in 0..batch {
         let ai = MatRef {
@@ -43,7 +44,7 @@ fn batched_gemm<T: GemmElem>(
             b,
             bi,
             &mut out[i * m * n..(i + 1) * m * n],
-            false,
+            accumulate,
         );
     }
 }
@@ -61,8 +62,9 @@ fn batch_offsets(l: &Layout) -> Vec<usize> {
     out
 }
 
-/// Raw product of `a` (..., m, k) and `b` (..., k, n) with identical batch dims.
-fn matmul_raw(a: &Tensor, b: &Tensor) -> Tensor {
+/// Raw product of `a` (..., m, k) and `b` (..., k, n) with identical batch dims; with `init`
+/// (already of the output's shape), the product is added to it, as BLAS's `beta = 1`.
+fn matmul_raw(a: &Tensor, b: &Tensor, init: Option<&Tensor>) -> Tensor {
     let dtype = result_type(a, b);
     let (a, b) = (cast_raw(a, dtype), cast_raw(b, dtype));
     let nd = a.ndim();
@@ -94,21 +96,53 @@ fn matmul_raw(a: &Tensor, b: &Tensor) -> Tensor {
             y: &[T],
             bo: &[usize],
             br: MatRef,
+            init: Option<Vec<T>>,
         ) -> Vec<T> {
-            let mut out = vec![T::zero(); batch * m * n];
-            batched_gemm(batch, m, k, n, x, ao, ar, y, bo, br, &mut out);
+            let accumulate = init.is_some();
+            let mut out = init.unwrap_or_else(|| vec![T::zero(); batch * m * n]);
+            batched_gemm(batch, m, k, n, x, ao, ar, y, bo, br, &mut out, accumulate);
             out
         }
         match (sa, sb) {
-            (CpuStorage::F32(x), CpuStorage::F32(y)) => {
-                CpuStorage::F32(go(batch, m, k, n, x, &ao, ar, y, &bo, br))
-            }
-            (CpuStorage::F64(x), CpuStorage::F64(y)) => {
-                CpuStorage::F64(go(batch, m, k, n, x, &ao, ar, y, &bo, br))
-            }
-            (CpuStorage::I64(x), CpuStorage::I64(y)) => {
-                CpuStorage::I64(go(batch, m, k, n, x, &ao, ar, y, &bo, br))
-            }
+            (CpuStorage::F32(x), CpuStorage::F32(y)) => CpuStorage::F32(go(
+                batch,
+                m,
+                k,
+                n,
+                x,
+                &ao,
+                ar,
+                y,
+                &bo,
+                br,
+                init.map(|t| t.to_vec::<f32>()),
+            )),
+            (CpuStorage::F64(x), CpuStorage::F64(y)) => CpuStorage::F64(go(
+                batch,
+                m,
+                k,
+                n,
+                x,
+                &ao,
+                ar,
+                y,
+                &bo,
+                br,
+                init.map(|t| t.to_vec::<f64>()),
+            )),
+            (CpuStorage::I64(x), CpuStorage::I64(y)) => CpuStorage::I64(go(
+                batch,
+                m,
+                k,
+                n,
+                x,
+                &ao,
+                ar,
+                y,
+                &bo,
+                br,
+                init.map(|t| t.to_vec::<i64>()),
+            )),
             _ => panic!(
                 "\"addmm_impl_cpu_\" not implemented for '{}'",
                 dtype.scalar_name()
@@ -206,23 +240,8 @@ impl Tensor {
     /// assert_eq!(a.mm(&a).to_vec::<f32>(), vec![7.0, 10.0, 15.0, 22.0]);
     /// ```
     pub fn mm(&self, other: &Tensor) -> Tensor {
-        if self.ndim() != 2 {
-            panic!("self must be a matrix");
-        }
-        if other.ndim() != 2 {
-            panic!("mat2 must be a matrix");
-        }
-        if self.dims()[1] != other.dims()[0] {
-            panic!(
-                "mm: mat1 and mat2 shapes cannot be multiplied ({}x{} and {}x{})",
-                self.dims()[0],
-                self.dims()[1],
-                other.dims()[0],
-                other.dims()[1]
-            );
-        }
-        check_same_dtype(self, other, "mm");
-        let out = matmul_raw(self, other);
+        check_mm(self, other);
+        let out = matmul_raw(self, other, None);
         let (ra, rb) = (self.requires_grad(), other.requires_grad());
         record(out, "MmBackward0", &[self, other], |_| MmBackward {
             a: SavedTensor::input_if(self, rb),
@@ -251,7 +270,7 @@ impl Tensor {
             );
         }
         check_same_dtype(self, other, "bmm");
-        let out = matmul_raw(self, other);
+        let out = matmul_raw(self, other, None);
         let (ra, rb) = (self.requires_grad(), other.requires_grad());
         record(out, "BmmBackward0", &[self, other], |_| BmmBackward {
             a: SavedTensor::input_if(self, rb),
@@ -278,7 +297,7 @@ impl Tensor {
             );
         }
         check_same_dtype(self, vec, "mv");
-        let out = matmul_raw(self, &vec.unsqueeze_raw(1)).reshape_raw(&[self.dims()[0]]);
+        let out = matmul_raw(self, &vec.unsqueeze_raw(1), None).reshape_raw(&[self.dims()[0]]);
         let (ra, rb) = (self.requires_grad(), vec.requires_grad());
         record(out, "MvBackward0", &[self, vec], |_| MvBackward {
             a: SavedTensor::input_if(self, rb),
@@ -305,7 +324,8 @@ impl Tensor {
             );
         }
         check_same_dtype(self, other, "dot");
-        let out = matmul_raw(&self.unsqueeze_raw(0), &other.unsqueeze_raw(1)).reshape_raw(&[]);
+        let out =
+            matmul_raw(&self.unsqueeze_raw(0), &other.unsqueeze_raw(1), None).reshape_raw(&[]);
         let (ra, rb) = (self.requires_grad(), other.requires_grad());
         record(out, "DotBackward0", &[self, other], |_| DotBackward {
             a: SavedTensor::input_if(self, rb),
@@ -315,15 +335,13 @@ impl Tensor {
 
     /// `bias + mat1 · mat2`, with `bias` broadcast (`torch.addmm`): what `nn.Linear` computes.
     pub fn addmm(bias: &Tensor, mat1: &Tensor, mat2: &Tensor) -> Tensor {
-        let prod = crate::autograd::no_grad(|| mat1.mm(mat2));
-        let out = super::binary::binary_raw(bias, &prod, super::binary::BinOp::Add);
-        if out.dims() != prod.dims() {
-            panic!(
-                "The expanded size of the tensor ({}) must match the existing size ({}) at non-singleton dimension 1",
-                prod.dims()[1],
-                out.dims()[1]
-            );
-        }
+        // The bias, broadcast to the output, is the starting value the product is added to.
+        let (m, n) = (mat1.dims()[0], mat2.dims().get(1).copied().unwrap_or(0));
+        let out = crate::autograd::no_grad(|| {
+            check_mm(mat1, mat2);
+            let init = bias.expand([m, n]);
+            matmul_raw(mat1, mat2, Some(&init))
+        });
         let (ra, rb) = (mat1.requires_grad(), mat2.requires_grad());
         record(out, "AddmmBackward0", &[bias, mat1, mat2], |_| {
             AddmmBackward {
@@ -453,6 +471,26 @@ impl Tensor {
             offset: t.layout().offset,
         })
     }
+}
+
+/// The checks of `torch.mm`, with PyTorch's messages.
+fn check_mm(mat1: &Tensor, mat2: &Tensor) {
+    if mat1.ndim() != 2 {
+        panic!("self must be a matrix");
+    }
+    if mat2.ndim() != 2 {
+        panic!("mat2 must be a matrix");
+    }
+    if mat1.dims()[1] != mat2.dims()[0] {
+        panic!(
+            "mm: mat1 and mat2 shapes cannot be multiplied ({}x{} and {}x{})",
+            mat1.dims()[0],
+            mat1.dims()[1],
+            mat2.dims()[0],
+            mat2.dims()[1]
+        );
+    }
+    check_same_dtype(mat1, mat2, "mm");
 }
 
 fn check_same_dtype(a: &Tensor, b: &Tensor, op: &str) {
