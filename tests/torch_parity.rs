@@ -1,4 +1,4 @@
-//! Parity with PyTorch: evaluates every fixture case (`../shared/fixtures/torch`, or
+//! Parity with PyTorch: evaluates every fixture case (`tests/fixtures/torch`, or
 //! `$FLAMBEAU_TORCH_FIXTURES`) from its expression tree with Flambeau's own functions and prints a
 //! line per fixture file. A failed case fails the test; an unsupported one is counted apart.
 //!

@@ -8,12 +8,13 @@ use flambeau::{DType, Tensor};
 use serde_json::Value as Json;
 use std::path::PathBuf;
 
-/// The fixture folder: `$FLAMBEAU_TORCH_FIXTURES`, else `../shared/fixtures/torch` beside the repo.
+/// The fixture folder: `$FLAMBEAU_TORCH_FIXTURES`, else the verbatim copy of PyTorch's fixtures the
+/// repository carries (`tests/fixtures/torch`; `.ci/run` checks it equals `../shared/fixtures/torch`).
 pub fn fixtures_dir() -> PathBuf {
     if let Ok(p) = std::env::var("FLAMBEAU_TORCH_FIXTURES") {
         return PathBuf::from(p);
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/torch")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/torch")
 }
 
 /// Reads one fixture file, with a clear message when it is missing.
