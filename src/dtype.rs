@@ -12,6 +12,7 @@ use std::fmt;
 /// assert_eq!(t.to_dtype(DType::F64).dtype(), DType::F64);
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[repr(u8)]
 pub enum DType {
     /// `torch.float32`, the default floating-point type.
     F32,
@@ -93,6 +94,65 @@ impl DType {
             (I64, _) | (_, I64) => I64,
             _ => Bool,
         }
+    }
+}
+
+/// The one dtype dispatcher: runs `$body` with `$T` bound to the Rust element type of `$dtype`.
+///
+/// `with_dtype!(dtype, T => Tensor::from_vec(vec![T::zero(); n], [n]))`
+macro_rules! with_dtype {
+    ($dtype:expr, $T:ident => $body:expr) => {
+        match $dtype {
+            $crate::DType::F32 => {
+                type $T = f32;
+                $body
+            }
+            $crate::DType::F64 => {
+                type $T = f64;
+                $body
+            }
+            $crate::DType::I64 => {
+                type $T = i64;
+                $body
+            }
+            $crate::DType::Bool => {
+                type $T = bool;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_dtype;
+
+/// Converts one element between types with PyTorch's cast rules (floats truncate toward zero
+/// when cast to integers; non-zero is true).
+#[inline(always)]
+pub(crate) fn convert<S: Element, T: Element>(x: S) -> T {
+    if S::DTYPE.is_float() {
+        T::from_f64(x.to_f64())
+    } else {
+        T::from_i64(x.to_i64())
+    }
+}
+
+/// A dtype that can be replaced while others read it (`Tensor::set_data`).
+pub(crate) struct AtomicDType(std::sync::atomic::AtomicU8);
+
+impl AtomicDType {
+    pub fn new(d: DType) -> AtomicDType {
+        AtomicDType(std::sync::atomic::AtomicU8::new(d as u8))
+    }
+    #[inline]
+    pub fn get(&self) -> DType {
+        match self.0.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => DType::F32,
+            1 => DType::F64,
+            2 => DType::I64,
+            _ => DType::Bool,
+        }
+    }
+    pub fn set(&self, d: DType) {
+        self.0.store(d as u8, std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -299,6 +359,10 @@ pub trait Float: Num + std::fmt::Display + std::ops::Rem<Output = Self> {
     fn cos(self) -> Self;
     /// Hyperbolic tangent.
     fn tanh(self) -> Self;
+    /// Hyperbolic sine.
+    fn sinh(self) -> Self;
+    /// Hyperbolic cosine.
+    fn cosh(self) -> Self;
     /// `x^y` with a float exponent.
     fn powf(self, y: Self) -> Self;
     /// `x^n` with an integer exponent.
@@ -311,6 +375,10 @@ pub trait Float: Num + std::fmt::Display + std::ops::Rem<Output = Self> {
     fn is_finite(self) -> bool;
     /// Rounds toward negative infinity.
     fn floor(self) -> Self;
+    /// Rounds toward positive infinity.
+    fn ceil(self) -> Self;
+    /// Rounds to the nearest integer, ties to even (`torch.round`).
+    fn round_ties_even(self) -> Self;
 }
 
 macro_rules! impl_float {
@@ -352,6 +420,14 @@ macro_rules! impl_float {
                 <$t>::tanh(self)
             }
             #[inline(always)]
+            fn sinh(self) -> Self {
+                <$t>::sinh(self)
+            }
+            #[inline(always)]
+            fn cosh(self) -> Self {
+                <$t>::cosh(self)
+            }
+            #[inline(always)]
             fn powf(self, y: Self) -> Self {
                 <$t>::powf(self, y)
             }
@@ -374,6 +450,14 @@ macro_rules! impl_float {
             #[inline(always)]
             fn floor(self) -> Self {
                 <$t>::floor(self)
+            }
+            #[inline(always)]
+            fn ceil(self) -> Self {
+                <$t>::ceil(self)
+            }
+            #[inline(always)]
+            fn round_ties_even(self) -> Self {
+                <$t>::round_ties_even(self)
             }
         }
     };

@@ -24,6 +24,7 @@
 extern crate self as flambeau;
 
 pub mod autograd;
+pub(crate) mod backend;
 mod device;
 mod dtype;
 mod error;
@@ -48,7 +49,7 @@ pub use ops::view::SliceArg;
 pub use random::{Generator, bernoulli, manual_seed, rand, randint, randn, randperm};
 pub use scalar::Scalar;
 pub use shape::{IntList, Shape};
-pub use storage::{CpuStorage, StorageElement};
+pub use storage::StorageElement;
 pub use tensor::{Tensor, TensorLiteral};
 
 /// Prints a warning once per process, as Python's `warnings.warn` does by default.

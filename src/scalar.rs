@@ -57,6 +57,16 @@ impl Scalar {
     pub fn is_float(self) -> bool {
         matches!(self, Scalar::Float(_))
     }
+
+    /// The value as an element of type `T`, as a tensor of that dtype built from this number
+    /// holds it (integers are taken exactly, floats through `f64`, non-zero is true).
+    pub(crate) fn to_elem<T: crate::dtype::Element>(self) -> T {
+        match (self, T::DTYPE) {
+            (_, crate::DType::Bool) => T::from_f64(self.to_f64()),
+            (_, crate::DType::I64) => T::from_i64(self.to_i64()),
+            _ => T::from_f64(self.to_f64()),
+        }
+    }
 }
 
 macro_rules! scalar_from {

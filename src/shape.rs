@@ -150,6 +150,7 @@ impl IntList for &Shape {
 }
 
 /// Converts a list of integers into a shape, refusing negative sizes with PyTorch's message.
+#[track_caller]
 pub(crate) fn shape_from(list: &impl IntList) -> Shape {
     let dims = list.to_int_list();
     if let Some(&d) = dims.iter().find(|&&d| d < 0) {
@@ -161,8 +162,23 @@ pub(crate) fn shape_from(list: &impl IntList) -> Shape {
     Shape(dims.iter().map(|&d| d as usize).collect())
 }
 
+/// The bytes a contiguous buffer of `dims` elements of `itemsize` bytes needs, or PyTorch's
+/// error when that overflows its signed 64-bit size type (`computeStorageNbytesContiguous`).
+#[track_caller]
+pub(crate) fn storage_bytes(dims: &[usize], itemsize: usize) -> usize {
+    let bytes = dims
+        .iter()
+        .try_fold(itemsize as u128, |acc, &d| acc.checked_mul(d as u128))
+        .filter(|&b| b <= i64::MAX as u128);
+    match bytes {
+        Some(b) => b as usize,
+        None => panic!("Storage size calculation overflowed with sizes={dims:?}"),
+    }
+}
+
 /// Wraps a possibly negative dim into `0..ndim`, with PyTorch's "Dimension out of range" message.
 /// A 0-dim tensor accepts dims -1 and 0, as in PyTorch.
+#[track_caller]
 pub(crate) fn wrap_dim(dim: i64, ndim: usize) -> usize {
     let n = ndim.max(1) as i64;
     if dim < -n || dim >= n {
@@ -181,6 +197,7 @@ pub(crate) fn wrap_dim(dim: i64, ndim: usize) -> usize {
 }
 
 /// Wraps a list of dims, refusing repeats ("dim 1 appears multiple times in the list of dims").
+#[track_caller]
 pub(crate) fn wrap_dims(dims: &[i64], ndim: usize) -> SmallVec<[usize; 6]> {
     let mut out: SmallVec<[usize; 6]> = SmallVec::new();
     for &d in dims {
@@ -194,6 +211,7 @@ pub(crate) fn wrap_dims(dims: &[i64], ndim: usize) -> SmallVec<[usize; 6]> {
 }
 
 /// The broadcast shape of two shapes, or PyTorch's error.
+#[track_caller]
 pub(crate) fn broadcast_shapes(a: &[usize], b: &[usize]) -> Shape {
     try_broadcast_shapes(a, b).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -244,6 +262,7 @@ pub(crate) fn broadcast_strides(shape: &[usize], strides: &[usize], target: &[us
 
 /// Resolves a requested shape with at most one `-1` against a number of elements,
 /// with PyTorch's messages.
+#[track_caller]
 pub(crate) fn infer_shape(requested: &[i64], numel: usize) -> Shape {
     let mut infer = None;
     let mut known: usize = 1;
@@ -347,54 +366,73 @@ impl Layout {
                 .sum::<usize>()
     }
 
-    /// The dims and strides with size-1 dims dropped and adjacent row-major dims merged, so that
-    /// strided loops run over as few, as long, dimensions as possible. Never empty.
-    pub fn coalesced(&self) -> (Strides, Strides) {
-        coalesce(self.dims(), &[&self.strides]).map_single()
+    /// Calls `f` with the storage offset of every element, in row-major logical order.
+    pub fn for_each_offset(&self, mut f: impl FnMut(usize)) {
+        for_each_offset(self.dims(), [&self.strides], [self.offset], |[o]| f(o));
     }
-}
 
-/// Helper so `coalesce` can return one or several stride sets.
-pub(crate) struct Coalesced {
-    pub dims: Strides,
-    pub strides: SmallVec<[Strides; 3]>,
-}
+    /// Whether no two elements share a storage position and the elements fill a dense block
+    /// (ATen's `is_non_overlapping_and_dense`): the strides are a permutation of contiguous ones.
+    pub fn is_non_overlapping_and_dense(&self) -> bool {
+        let nd = self.ndim();
+        let mut perm: SmallVec<[usize; 6]> = (0..nd).collect();
+        // Sort dims by stride, size-1 dims last, as ATen does before checking.
+        perm.sort_by(|&a, &b| {
+            let (da, db) = (self.dims()[a], self.dims()[b]);
+            (da == 1, self.strides[a]).cmp(&(db == 1, self.strides[b]))
+        });
+        let mut expected = 1usize;
+        for &d in &perm {
+            let size = self.dims()[d];
+            if size == 1 {
+                continue;
+            }
+            if self.strides[d] != expected {
+                return false;
+            }
+            expected *= size;
+        }
+        true
+    }
 
-impl Coalesced {
-    fn map_single(mut self) -> (Strides, Strides) {
-        let s = self.strides.remove(0);
-        (self.dims, s)
+    /// Whether several elements of the view share one storage position (ATen's
+    /// `has_internal_overlap` answering `Yes`: a stride of 0 on a dim of size > 1).
+    pub fn has_internal_overlap(&self) -> bool {
+        !self.is_non_overlapping_and_dense()
+            && self
+                .dims()
+                .iter()
+                .zip(&self.strides)
+                .any(|(&d, &s)| d > 1 && s == 0)
     }
 }
 
 /// Drops size-1 dims and merges dims `i`, `i+1` when every stride set allows it
-/// (`stride[i] == stride[i+1] * dims[i+1]`). Always returns at least one dim.
-pub(crate) fn coalesce(dims: &[usize], strides: &[&[usize]]) -> Coalesced {
+/// (`stride[i] == stride[i+1] * dims[i+1]`), so that strided loops run over as few, as long,
+/// dimensions as possible. Always returns at least one dim.
+pub(crate) fn coalesce<const N: usize>(
+    dims: &[usize],
+    strides: [&[usize]; N],
+) -> (Strides, [Strides; N]) {
     let mut out_dims: Strides = SmallVec::new();
-    let mut out_strides: SmallVec<[Strides; 3]> = strides.iter().map(|_| SmallVec::new()).collect();
+    let mut out_strides: [Strides; N] = std::array::from_fn(|_| SmallVec::new());
     for i in 0..dims.len() {
         let d = dims[i];
         if d == 1 {
             continue;
         }
-        if let Some(&last) = out_dims.last() {
-            let merge = strides
-                .iter()
-                .enumerate()
-                .all(|(k, s)| *out_strides[k].last().unwrap() == s[i] * d);
-            if merge {
-                let n = out_dims.len();
-                out_dims[n - 1] = last * d;
-                for (k, s) in strides.iter().enumerate() {
-                    let m = out_strides[k].len();
-                    out_strides[k][m - 1] = s[i];
+        if let Some(last) = out_dims.last_mut() {
+            if (0..N).all(|k| *out_strides[k].last().unwrap() == strides[k][i] * d) {
+                *last *= d;
+                for k in 0..N {
+                    *out_strides[k].last_mut().unwrap() = strides[k][i];
                 }
                 continue;
             }
         }
         out_dims.push(d);
-        for (k, s) in strides.iter().enumerate() {
-            out_strides[k].push(s[i]);
+        for k in 0..N {
+            out_strides[k].push(strides[k][i]);
         }
     }
     if out_dims.is_empty() {
@@ -403,31 +441,32 @@ pub(crate) fn coalesce(dims: &[usize], strides: &[&[usize]]) -> Coalesced {
             s.push(0);
         }
     }
-    Coalesced {
-        dims: out_dims,
-        strides: out_strides,
-    }
+    (out_dims, out_strides)
 }
 
-/// Calls `f(offset)` for each element's storage offset, in row-major logical order.
+/// The one strided iterator: walks a logical row-major shape read through `N` stride sets
+/// (starting at `offsets`) and calls `f(offsets, len, inner_strides)` once per innermost run of
+/// `len` elements, after coalescing, so inner loops are long and simple (and a contiguous run can
+/// go to a vectorised body).
 #[inline]
-pub(crate) fn for_each_offset(layout: &Layout, mut f: impl FnMut(usize)) {
-    if layout.numel() == 0 {
+pub(crate) fn for_each_run<const N: usize>(
+    dims: &[usize],
+    strides: [&[usize]; N],
+    offsets: [usize; N],
+    mut f: impl FnMut([usize; N], usize, [usize; N]),
+) {
+    if dims.contains(&0) {
         return;
     }
-    let (dims, strides) = layout.coalesced();
+    let (dims, strides) = coalesce(dims, strides);
     let nd = dims.len();
     let inner = dims[nd - 1];
-    let inner_stride = strides[nd - 1];
+    let inner_strides: [usize; N] = std::array::from_fn(|k| strides[k][nd - 1]);
     let mut idx: SmallVec<[usize; 6]> = SmallVec::from_elem(0, nd);
-    let mut base = layout.offset;
+    let mut base = offsets;
     loop {
-        let mut off = base;
-        for _ in 0..inner {
-            f(off);
-            off += inner_stride;
-        }
-        // advance the outer odometer
+        f(base, inner, inner_strides);
+        // Advance the outer odometer.
         let mut d = nd - 1;
         loop {
             if d == 0 {
@@ -435,102 +474,129 @@ pub(crate) fn for_each_offset(layout: &Layout, mut f: impl FnMut(usize)) {
             }
             d -= 1;
             idx[d] += 1;
-            base += strides[d];
+            for k in 0..N {
+                base[k] += strides[k][d];
+            }
             if idx[d] < dims[d] {
                 break;
             }
-            base -= strides[d] * dims[d];
+            for k in 0..N {
+                base[k] -= strides[k][d] * dims[d];
+            }
             idx[d] = 0;
         }
     }
 }
 
-/// Calls `f(offset_a, offset_b)` over a common logical shape read through two stride sets.
+/// Calls `f(offsets)` for every element of a logical row-major shape read through `N` stride sets.
 #[inline]
-pub(crate) fn for_each_offset2(
+pub(crate) fn for_each_offset<const N: usize>(
     dims: &[usize],
-    strides_a: &[usize],
-    offset_a: usize,
-    strides_b: &[usize],
-    offset_b: usize,
-    mut f: impl FnMut(usize, usize),
+    strides: [&[usize]; N],
+    offsets: [usize; N],
+    mut f: impl FnMut([usize; N]),
 ) {
-    if dims.iter().product::<usize>() == 0 {
-        return;
-    }
-    let c = coalesce(dims, &[strides_a, strides_b]);
-    let (dims, sa, sb) = (&c.dims, &c.strides[0], &c.strides[1]);
-    let nd = dims.len();
-    let inner = dims[nd - 1];
-    let (ia, ib) = (sa[nd - 1], sb[nd - 1]);
-    let mut idx: SmallVec<[usize; 6]> = SmallVec::from_elem(0, nd);
-    let (mut base_a, mut base_b) = (offset_a, offset_b);
-    loop {
-        let (mut oa, mut ob) = (base_a, base_b);
-        for _ in 0..inner {
-            f(oa, ob);
-            oa += ia;
-            ob += ib;
-        }
-        let mut d = nd - 1;
-        loop {
-            if d == 0 {
-                return;
+    for_each_run(dims, strides, offsets, |mut o, len, s| {
+        for _ in 0..len {
+            f(o);
+            for k in 0..N {
+                o[k] += s[k];
             }
-            d -= 1;
-            idx[d] += 1;
-            base_a += sa[d];
-            base_b += sb[d];
-            if idx[d] < dims[d] {
-                break;
-            }
-            base_a -= sa[d] * dims[d];
-            base_b -= sb[d] * dims[d];
-            idx[d] = 0;
         }
-    }
+    });
 }
 
-/// Calls `f(offset_a, offset_b, offset_c)` over a common logical shape read through three stride sets.
-#[inline]
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn for_each_offset3(
-    dims: &[usize],
-    strides_a: &[usize],
-    offset_a: usize,
-    strides_b: &[usize],
-    offset_b: usize,
-    strides_c: &[usize],
-    offset_c: usize,
-    mut f: impl FnMut(usize, usize, usize),
-) {
-    if dims.iter().product::<usize>() == 0 {
-        return;
+/// The geometry of a reduction over some dims: which dims, the output shape with and without
+/// `keepdim`, and how many elements each output reduces.
+#[derive(Clone, Debug)]
+pub(crate) struct ReducePlan {
+    /// Reduced dims, ascending.
+    pub dims: SmallVec<[usize; 6]>,
+    pub in_shape: Shape,
+    /// Output shape with keepdim applied.
+    pub out_shape: Shape,
+    /// Output shape as if keepdim were true (for broadcasting gradients back).
+    pub kept_shape: Shape,
+    /// Elements reduced into each output.
+    pub count: usize,
+}
+
+impl ReducePlan {
+    /// `dims` empty means every dim, as PyTorch's `dim=None`.
+    #[track_caller]
+    pub fn new(shape: &Shape, dims: &[i64], keepdim: bool) -> ReducePlan {
+        let nd = shape.ndim();
+        let mut dims: SmallVec<[usize; 6]> = if dims.is_empty() {
+            (0..nd).collect()
+        } else {
+            wrap_dims(dims, nd)
+        };
+        dims.sort_unstable();
+        if nd == 0 {
+            dims.clear();
+        }
+        let mut out = SmallVec::<[usize; 6]>::new();
+        let mut kept = SmallVec::<[usize; 6]>::new();
+        let mut count = 1;
+        for (i, &d) in shape.dims().iter().enumerate() {
+            if dims.contains(&i) {
+                count *= d;
+                kept.push(1);
+                if keepdim {
+                    out.push(1);
+                }
+            } else {
+                kept.push(d);
+                out.push(d);
+            }
+        }
+        ReducePlan {
+            dims,
+            in_shape: shape.clone(),
+            out_shape: Shape(out),
+            kept_shape: Shape(kept),
+            count,
+        }
     }
-    let c = coalesce(dims, &[strides_a, strides_b, strides_c]);
-    let (dims, sa, sb, sc) = (&c.dims, &c.strides[0], &c.strides[1], &c.strides[2]);
-    let nd = dims.len();
-    let mut idx: SmallVec<[usize; 6]> = SmallVec::from_elem(0, nd);
-    let (mut oa, mut ob, mut oc) = (offset_a, offset_b, offset_c);
-    loop {
-        f(oa, ob, oc);
-        let mut d = nd;
-        loop {
-            if d == 0 {
-                return;
-            }
-            d -= 1;
-            idx[d] += 1;
-            oa += sa[d];
-            ob += sb[d];
-            oc += sc[d];
-            if idx[d] < dims[d] {
-                break;
-            }
-            oa -= sa[d] * dims[d];
-            ob -= sb[d] * dims[d];
-            oc -= sc[d] * dims[d];
-            idx[d] = 0;
+
+    /// A reduction over one dim.
+    #[track_caller]
+    pub fn single(shape: &Shape, dim: i64, keepdim: bool) -> ReducePlan {
+        let d = wrap_dim(dim, shape.ndim());
+        ReducePlan::new(shape, &[d as i64], keepdim)
+    }
+
+    /// The reduced dims as `i64`s (for calling reductions again in backward passes).
+    pub fn dims_i64(&self) -> SmallVec<[i64; 6]> {
+        self.dims.iter().map(|&d| d as i64).collect()
+    }
+
+    /// Whether the reduced dims (ignoring size-1 dims) all come before the kept ones.
+    pub fn reduces_leading(&self) -> bool {
+        let dims = self.in_shape.dims();
+        let last_reduced = self.dims.iter().filter(|&&d| dims[d] != 1).max();
+        let first_kept = (0..dims.len()).find(|d| !self.dims.contains(d) && dims[*d] != 1);
+        match (last_reduced, first_kept) {
+            (Some(&r), Some(k)) => r < k,
+            _ => false,
+        }
+    }
+
+    /// Number of outputs.
+    pub fn outer(&self) -> usize {
+        self.kept_shape.numel()
+    }
+
+    /// The input's layout with the kept dims first and the reduced dims last, so that read
+    /// row-major it gives one row of `count` elements per output.
+    pub fn rows_layout(&self, layout: &Layout) -> Layout {
+        let nd = layout.ndim();
+        let mut order: SmallVec<[usize; 6]> = (0..nd).filter(|d| !self.dims.contains(d)).collect();
+        order.extend(self.dims.iter().copied());
+        Layout {
+            shape: Shape(order.iter().map(|&d| layout.dims()[d]).collect()),
+            strides: order.iter().map(|&d| layout.strides[d]).collect(),
+            offset: layout.offset,
         }
     }
 }
@@ -634,8 +700,17 @@ mod tests {
             offset: 1,
         };
         let mut v = vec![];
-        for_each_offset(&l, |o| v.push(o));
+        l.for_each_offset(|o| v.push(o));
         assert_eq!(v, vec![1, 3, 5, 2, 4, 6]);
+        // Two stride sets walked together, with a size-1 dim and mergeable dims coalesced.
+        let mut pairs = vec![];
+        for_each_offset(&[2, 1, 3], [&[3, 9, 1], &[1, 1, 2]], [0, 10], |[a, b]| {
+            pairs.push((a, b))
+        });
+        assert_eq!(
+            pairs,
+            vec![(0, 10), (1, 12), (2, 14), (3, 11), (4, 13), (5, 15)]
+        );
     }
 
     #[test]

@@ -1,6 +1,20 @@
-//! Storage: the flat buffers tensors view, one enum over devices, each an enum over dtypes.
+//! Storage: the flat buffers tensors view. [`Storage`] is the one enum over devices, each variant
+//! a backend's buffer (an enum over dtypes); its methods are the backend families of
+//! `backend::BackendStorage`, each matching the device once. Nothing above this file and
+//! `kernels/` names a device's buffer type.
+//!
+//! [`StorageCell`] is what views of one tensor share: the buffer behind a lock, the version
+//! counter, and the count of graph rebases. [`lock`] takes the locks of one operation over several
+//! storages, each once and in one global order, so that no two operations on any threads can
+//! deadlock on each other's tensors.
 
+use crate::backend::ops::{BinaryOp, CmpOp, UnaryOp};
+use crate::backend::{AdamBuffers, AdamScalars, BackendStorage};
 use crate::dtype::{DType, Element};
+use crate::random::generator::GeneratorState;
+use crate::scalar::Scalar;
+use crate::shape::{Layout, ReducePlan, Shape};
+use smallvec::SmallVec;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -42,36 +56,13 @@ impl CpuStorage {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-
-    /// A buffer of `n` zeros (false for bool).
-    pub fn zeros(dtype: DType, n: usize) -> CpuStorage {
-        match dtype {
-            DType::F32 => CpuStorage::F32(vec![0.0; n]),
-            DType::F64 => CpuStorage::F64(vec![0.0; n]),
-            DType::I64 => CpuStorage::I64(vec![0; n]),
-            DType::Bool => CpuStorage::Bool(vec![false; n]),
-        }
-    }
-
-    /// The buffer as a slice of `T`, if that is its dtype.
-    pub fn as_slice<T: StorageElement>(&self) -> Option<&[T]> {
-        T::slice(self)
-    }
-
-    /// The buffer as a mutable slice of `T`, if that is its dtype.
-    pub fn as_mut_slice<T: StorageElement>(&mut self) -> Option<&mut [T]> {
-        T::slice_mut(self)
-    }
 }
 
-/// An element type that knows which [`CpuStorage`] variant holds it.
+/// An element type that knows which [`CpuStorage`] variant holds it: what tensors can be built
+/// from (`Tensor::from_vec`).
 pub trait StorageElement: Element {
     /// Wraps a vector in the matching storage variant.
     fn wrap(v: Vec<Self>) -> CpuStorage;
-    /// The slice inside a storage of this dtype.
-    fn slice(s: &CpuStorage) -> Option<&[Self]>;
-    /// The mutable slice inside a storage of this dtype.
-    fn slice_mut(s: &mut CpuStorage) -> Option<&mut [Self]>;
 }
 
 macro_rules! impl_storage_element {
@@ -81,20 +72,6 @@ macro_rules! impl_storage_element {
             fn wrap(v: Vec<Self>) -> CpuStorage {
                 CpuStorage::$v(v)
             }
-            #[inline]
-            fn slice(s: &CpuStorage) -> Option<&[Self]> {
-                match s {
-                    CpuStorage::$v(v) => Some(v),
-                    _ => None,
-                }
-            }
-            #[inline]
-            fn slice_mut(s: &mut CpuStorage) -> Option<&mut [Self]> {
-                match s {
-                    CpuStorage::$v(v) => Some(v),
-                    _ => None,
-                }
-            }
         }
     };
 }
@@ -103,24 +80,337 @@ impl_storage_element!(f64, F64);
 impl_storage_element!(i64, I64);
 impl_storage_element!(bool, Bool);
 
-/// A buffer on some device. Only the CPU exists today; CUDA will be a second variant.
+/// A buffer on some device. Only the CPU exists today; a CUDA buffer would be a second variant,
+/// and each method below would gain one match arm calling its backend.
 #[derive(Clone, Debug)]
 pub enum Storage {
     /// Host memory.
     Cpu(CpuStorage),
 }
 
+/// Matches the device of one storage and calls the backend method, rewrapping a storage result.
+macro_rules! on_device {
+    ($s:expr, $b:ident => $call:expr; raw) => {
+        match $s {
+            Storage::Cpu($b) => $call,
+        }
+    };
+    ($s:expr, $b:ident => $call:expr) => {
+        match $s {
+            Storage::Cpu($b) => Storage::Cpu($call),
+        }
+    };
+}
+
+/// Matches the devices of several storages, which must agree.
+macro_rules! on_devices {
+    ($(($s:expr, $b:ident)),+ => $call:expr) => {
+        match ($($s),+) {
+            ($(Storage::Cpu($b)),+) => $call,
+        }
+    };
+}
+
 impl Storage {
-    /// The CPU buffer. Every storage is on the CPU for now.
-    pub fn cpu(&self) -> &CpuStorage {
+    /// The element type.
+    pub fn dtype(&self) -> DType {
+        on_device!(self, s => BackendStorage::dtype(s); raw)
+    }
+
+    /// The number of elements in the buffer.
+    pub fn len(&self) -> usize {
+        on_device!(self, s => BackendStorage::len(s); raw)
+    }
+
+    /// `n` zeros on the CPU.
+    #[track_caller]
+    pub(crate) fn zeros(dtype: DType, n: usize) -> Storage {
+        Storage::Cpu(CpuStorage::zeros(dtype, n))
+    }
+
+    /// `n` copies of `value` on the CPU.
+    #[track_caller]
+    pub(crate) fn full(dtype: DType, n: usize, value: Scalar) -> Storage {
+        Storage::Cpu(CpuStorage::full(dtype, n, value))
+    }
+
+    /// Host values, on the CPU.
+    pub(crate) fn from_vec<T: StorageElement>(values: Vec<T>) -> Storage {
+        Storage::Cpu(CpuStorage::from_vec(values))
+    }
+
+    pub(crate) fn to_vec<T: Element>(&self, layout: &Layout) -> Vec<T> {
+        on_device!(self, s => s.to_vec(layout); raw)
+    }
+
+    pub(crate) fn cast(&self, layout: &Layout, dtype: DType) -> Storage {
+        on_device!(self, s => s.cast(layout, dtype))
+    }
+
+    pub(crate) fn copy_into(&mut self, dst: &Layout, src: &Storage, src_layout: &Layout) {
+        on_devices!((self, d), (src, s) => d.copy_into(dst, s, src_layout))
+    }
+
+    pub(crate) fn fill(&mut self, dst: &Layout, value: Scalar) {
+        on_device!(self, s => s.fill(dst, value); raw)
+    }
+
+    pub(crate) fn unary<O: UnaryOp>(&self, op: O, layout: &Layout) -> Storage {
+        on_device!(self, s => s.unary(op, layout))
+    }
+
+    pub(crate) fn unary_inplace<O: UnaryOp>(&mut self, op: O, layout: &Layout) {
+        on_device!(self, s => s.unary_inplace(op, layout); raw)
+    }
+
+    pub(crate) fn binary<O: BinaryOp>(
+        &self,
+        op: O,
+        layout: &Layout,
+        rhs: &Storage,
+        rhs_layout: &Layout,
+        shape: &Shape,
+    ) -> Storage {
+        on_devices!((self, a), (rhs, b) => Storage::Cpu(a.binary(op, layout, b, rhs_layout, shape)))
+    }
+
+    pub(crate) fn binary_scalar<O: BinaryOp>(
+        &self,
+        op: O,
+        layout: &Layout,
+        s: Scalar,
+        reverse: bool,
+    ) -> Storage {
+        on_device!(self, b => b.binary_scalar(op, layout, s, reverse))
+    }
+
+    pub(crate) fn binary_inplace<O: BinaryOp>(
+        &mut self,
+        op: O,
+        layout: &Layout,
+        rhs: &Storage,
+        rhs_layout: &Layout,
+    ) {
+        on_devices!((self, a), (rhs, b) => a.binary_inplace(op, layout, b, rhs_layout))
+    }
+
+    pub(crate) fn binary_scalar_inplace<O: BinaryOp>(&mut self, op: O, layout: &Layout, s: Scalar) {
+        on_device!(self, b => b.binary_scalar_inplace(op, layout, s); raw)
+    }
+
+    pub(crate) fn compare<C: CmpOp>(
+        &self,
+        op: C,
+        layout: &Layout,
+        rhs: &Storage,
+        rhs_layout: &Layout,
+        shape: &Shape,
+    ) -> Storage {
+        on_devices!((self, a), (rhs, b) => Storage::Cpu(a.compare(op, layout, b, rhs_layout, shape)))
+    }
+
+    pub(crate) fn where_cond(
+        &self,
+        layout: &Layout,
+        (a, la): (&Storage, &Layout),
+        (b, lb): (&Storage, &Layout),
+        shape: &Shape,
+    ) -> Storage {
+        on_devices!((self, c), (a, x), (b, y) => Storage::Cpu(c.where_cond(layout, x, la, y, lb, shape)))
+    }
+
+    pub(crate) fn sum(&self, layout: &Layout, plan: &ReducePlan) -> Storage {
+        on_device!(self, s => s.sum(layout, plan))
+    }
+
+    pub(crate) fn extreme(
+        &self,
+        layout: &Layout,
+        plan: &ReducePlan,
+        max: bool,
+    ) -> (Storage, Storage) {
         match self {
-            Storage::Cpu(s) => s,
+            Storage::Cpu(s) => {
+                let (v, i) = s.extreme(layout, plan, max);
+                (Storage::Cpu(v), Storage::Cpu(i))
+            }
         }
     }
-    /// The CPU buffer, mutably.
-    pub fn cpu_mut(&mut self) -> &mut CpuStorage {
-        match self {
-            Storage::Cpu(s) => s,
+
+    pub(crate) fn var(
+        &self,
+        layout: &Layout,
+        plan: &ReducePlan,
+        correction: f64,
+        take_sqrt: bool,
+    ) -> Storage {
+        on_device!(self, s => s.var(layout, plan, correction, take_sqrt))
+    }
+
+    pub(crate) fn logsumexp(&self, layout: &Layout, plan: &ReducePlan) -> Storage {
+        on_device!(self, s => s.logsumexp(layout, plan))
+    }
+
+    pub(crate) fn softmax_last(&self, layout: &Layout, log: bool) -> Storage {
+        on_device!(self, s => s.softmax_last(layout, log))
+    }
+
+    pub(crate) fn nll_loss(
+        &self,
+        layout: &Layout,
+        (target, tl): (&Storage, &Layout),
+        weight: Option<(&Storage, &Layout)>,
+        ignore_index: i64,
+    ) -> (Storage, Storage) {
+        let weight = weight.map(|(w, l)| match w {
+            Storage::Cpu(w) => (w, l),
+        });
+        on_devices!((self, x), (target, t) => {
+            let (s, w) = x.nll_loss(layout, t, tl, weight, ignore_index);
+            (Storage::Cpu(s), Storage::Cpu(w))
+        })
+    }
+
+    pub(crate) fn matmul(
+        &self,
+        layout: &Layout,
+        rhs: &Storage,
+        rhs_layout: &Layout,
+        init: Option<(&Storage, &Layout)>,
+    ) -> Storage {
+        on_devices!((self, a), (rhs, b) => {
+            let init = init.map(|(c, l)| match c {
+                Storage::Cpu(c) => (c, l),
+            });
+            Storage::Cpu(a.matmul(layout, b, rhs_layout, init))
+        })
+    }
+
+    pub(crate) fn index_select(
+        &self,
+        layout: &Layout,
+        dim: usize,
+        index: &Storage,
+        index_layout: &Layout,
+    ) -> Storage {
+        on_devices!((self, s), (index, i) => Storage::Cpu(s.index_select(layout, dim, i, index_layout)))
+    }
+
+    pub(crate) fn gather(
+        &self,
+        layout: &Layout,
+        dim: usize,
+        index: &Storage,
+        index_layout: &Layout,
+    ) -> Storage {
+        on_devices!((self, s), (index, i) => Storage::Cpu(s.gather(layout, dim, i, index_layout)))
+    }
+
+    pub(crate) fn scatter_inplace(
+        &mut self,
+        layout: &Layout,
+        dim: usize,
+        (index, il): (&Storage, &Layout),
+        (src, sl): (&Storage, &Layout),
+        add: bool,
+    ) {
+        on_devices!((self, d), (index, i), (src, s) => d.scatter_inplace(layout, dim, i, il, s, sl, add))
+    }
+
+    pub(crate) fn index_add_inplace(
+        &mut self,
+        layout: &Layout,
+        dim: usize,
+        (index, il): (&Storage, &Layout),
+        (src, sl): (&Storage, &Layout),
+    ) {
+        on_devices!((self, d), (index, i), (src, s) => d.index_add_inplace(layout, dim, i, il, s, sl))
+    }
+
+    pub(crate) fn uniform_inplace(
+        &mut self,
+        layout: &Layout,
+        rng: &mut GeneratorState,
+        from: f64,
+        to: f64,
+    ) {
+        on_device!(self, s => s.uniform_inplace(layout, rng, from, to); raw)
+    }
+
+    pub(crate) fn normal_inplace(
+        &mut self,
+        layout: &Layout,
+        rng: &mut GeneratorState,
+        mean: f64,
+        std: f64,
+    ) {
+        on_device!(self, s => s.normal_inplace(layout, rng, mean, std); raw)
+    }
+
+    pub(crate) fn bernoulli(&self, layout: &Layout, rng: &mut GeneratorState) -> Storage {
+        on_device!(self, s => s.bernoulli(layout, rng))
+    }
+
+    pub(crate) fn bernoulli_scalar_inplace(
+        &mut self,
+        layout: &Layout,
+        rng: &mut GeneratorState,
+        p: f64,
+    ) {
+        on_device!(self, s => s.bernoulli_scalar_inplace(layout, rng, p); raw)
+    }
+
+    pub(crate) fn axpy_inplace(&mut self, layout: &Layout, x: &Storage, xl: &Layout, alpha: f64) {
+        on_devices!((self, y), (x, x) => y.axpy_inplace(layout, x, xl, alpha))
+    }
+
+    pub(crate) fn addcmul_inplace(
+        &mut self,
+        layout: &Layout,
+        (a, la): (&Storage, &Layout),
+        (b, lb): (&Storage, &Layout),
+        value: f64,
+    ) {
+        on_devices!((self, y), (a, a), (b, b) => y.addcmul_inplace(layout, (a, la), (b, lb), value))
+    }
+
+    pub(crate) fn addcdiv_inplace(
+        &mut self,
+        layout: &Layout,
+        (a, la): (&Storage, &Layout),
+        (b, lb): (&Storage, &Layout),
+        value: f64,
+    ) {
+        on_devices!((self, y), (a, a), (b, b) => y.addcdiv_inplace(layout, (a, la), (b, lb), value))
+    }
+
+    pub(crate) fn lerp_inplace(
+        &mut self,
+        layout: &Layout,
+        end: &Storage,
+        el: &Layout,
+        weight: f64,
+    ) {
+        on_devices!((self, y), (end, e) => y.lerp_inplace(layout, e, el, weight))
+    }
+
+    pub(crate) fn adam_step(b: AdamBuffers<'_, Storage>, scalars: &AdamScalars) {
+        let vmax = b.max_exp_avg_sq.map(|(s, l)| match s {
+            Storage::Cpu(s) => (s, l),
+        });
+        match (b.param.0, b.grad.0, b.exp_avg.0, b.exp_avg_sq.0) {
+            (Storage::Cpu(p), Storage::Cpu(g), Storage::Cpu(m), Storage::Cpu(v)) => {
+                CpuStorage::adam_step(
+                    AdamBuffers {
+                        param: (p, b.param.1),
+                        grad: (g, b.grad.1),
+                        exp_avg: (m, b.exp_avg.1),
+                        exp_avg_sq: (v, b.exp_avg_sq.1),
+                        max_exp_avg_sq: vmax,
+                    },
+                    scalars,
+                )
+            }
         }
     }
 }
@@ -130,8 +420,8 @@ impl Storage {
 pub(crate) struct StorageCell {
     data: RwLock<Storage>,
     version: AtomicU64,
-    /// How many times an in-place operation under autograd gave the owner of this storage a new
-    /// `grad_fn`; views taken before that would carry a stale graph position.
+    /// How many times an in-place operation under autograd gave the owner of this storage (or a
+    /// view of it) a new `grad_fn`; views whose graph position predates that are regenerated.
     rebases: AtomicU64,
 }
 
@@ -144,16 +434,23 @@ impl StorageCell {
         })
     }
 
+    /// Read access to the buffer. Taking one lock alone can never deadlock; an operation that
+    /// needs several storages takes them through [`lock`].
     pub fn read(&self) -> RwLockReadGuard<'_, Storage> {
         self.data.read().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Write access to the buffer (one storage alone; see [`lock`] for several).
     pub fn write(&self) -> RwLockWriteGuard<'_, Storage> {
         self.data.write().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn version(&self) -> u64 {
         self.version.load(Ordering::Acquire)
+    }
+
+    pub fn bump_version(&self) {
+        self.version.fetch_add(1, Ordering::AcqRel);
     }
 
     pub fn rebases(&self) -> u64 {
@@ -164,7 +461,131 @@ impl StorageCell {
         self.rebases.fetch_add(1, Ordering::AcqRel);
     }
 
-    pub fn bump_version(&self) {
-        self.version.fetch_add(1, Ordering::AcqRel);
+    fn address(&self) -> usize {
+        self as *const StorageCell as usize
+    }
+}
+
+enum Guard<'a> {
+    Read(RwLockReadGuard<'a, Storage>),
+    Write(RwLockWriteGuard<'a, Storage>),
+}
+
+/// The locks of one operation over several storages (see [`lock`]).
+pub(crate) struct Locked<'a> {
+    /// One guard per distinct storage, in address order.
+    guards: SmallVec<[Guard<'a>; 4]>,
+    /// For each written storage, in the order given, its guard.
+    write_slots: SmallVec<[usize; 4]>,
+    /// For each read storage, in the order given, its guard.
+    read_slots: SmallVec<[usize; 4]>,
+}
+
+/// Locks `writes` for writing and `reads` for reading for one operation: each distinct storage
+/// once, all in one global order (by address), so that no two operations, on any threads, can
+/// wait on each other. A storage both written and read (or written twice) is a caller's bug:
+/// callers copy a source that aliases its destination before locking.
+pub(crate) fn lock<'a>(writes: &[&'a StorageCell], reads: &[&'a StorageCell]) -> Locked<'a> {
+    let mut cells: SmallVec<[(usize, &'a StorageCell, bool); 4]> = SmallVec::new();
+    for &w in writes {
+        assert!(
+            !cells.iter().any(|(a, _, _)| *a == w.address()),
+            "a storage is written twice by one operation"
+        );
+        cells.push((w.address(), w, true));
+    }
+    for &r in reads {
+        match cells.iter().find(|(a, _, _)| *a == r.address()) {
+            Some((_, _, write)) => {
+                assert!(!write, "a storage is read and written by one operation")
+            }
+            None => cells.push((r.address(), r, false)),
+        }
+    }
+    cells.sort_by_key(|(a, _, _)| *a);
+    let slot = |cell: &StorageCell| {
+        cells
+            .iter()
+            .position(|(a, _, _)| *a == cell.address())
+            .expect("locked")
+    };
+    let write_slots = writes.iter().map(|w| slot(w)).collect();
+    let read_slots = reads.iter().map(|r| slot(r)).collect();
+    let guards = cells
+        .iter()
+        .map(|&(_, cell, write)| {
+            if write {
+                Guard::Write(cell.write())
+            } else {
+                Guard::Read(cell.read())
+            }
+        })
+        .collect();
+    Locked {
+        guards,
+        write_slots,
+        read_slots,
+    }
+}
+
+impl Locked<'_> {
+    /// The written storages and the read ones, each in the order given to [`lock`].
+    pub fn parts(&mut self) -> (SmallVec<[&mut Storage; 4]>, SmallVec<[&Storage; 4]>) {
+        let mut muts: SmallVec<[Option<&mut Storage>; 4]> = SmallVec::new();
+        let mut shared: SmallVec<[Option<&Storage>; 4]> = SmallVec::new();
+        for g in self.guards.iter_mut() {
+            match g {
+                Guard::Write(w) => {
+                    muts.push(Some(&mut **w));
+                    shared.push(None);
+                }
+                Guard::Read(r) => {
+                    muts.push(None);
+                    shared.push(Some(&**r));
+                }
+            }
+        }
+        let writes = self
+            .write_slots
+            .iter()
+            .map(|&i| muts[i].take().expect("each storage is written once"))
+            .collect();
+        let reads = self
+            .read_slots
+            .iter()
+            .map(|&i| shared[i].expect("read storages are not written"))
+            .collect();
+        (writes, reads)
+    }
+
+    /// The read storages, in the order given to [`lock`].
+    pub fn reads(&mut self) -> SmallVec<[&Storage; 4]> {
+        self.parts().1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locks_each_storage_once_in_one_order() {
+        let a = StorageCell::new(Storage::from_vec(vec![1.0f32]));
+        let b = StorageCell::new(Storage::from_vec(vec![2.0f32]));
+        // The same storage read twice is locked once; writes and reads come back in order.
+        {
+            let mut l = lock(&[&b], &[&a, &a]);
+            let (w, r) = l.parts();
+            assert_eq!(w.len(), 1);
+            assert_eq!(r.len(), 2);
+            assert_eq!(
+                r[0].to_vec::<f32>(&Layout::contiguous(Shape::new(&[1]))),
+                vec![1.0]
+            );
+        }
+        let err = std::panic::catch_unwind(|| {
+            let _ = lock(&[&a], &[&a]);
+        });
+        assert!(err.is_err());
     }
 }

@@ -166,7 +166,7 @@ fn run_op_case(case: &Json, dtype: DType) -> Result<(), String> {
         return Ok(());
     }
     let g = tensor(&case["g"]).to_dtype(dtype);
-    out.backward_with(Some(&g), false);
+    out.backward_with(Some(&g), false, false);
     let grads = &case[format!("grads_{suffix}")];
     for name in grad_inputs {
         let got = inputs[name]

@@ -1,8 +1,9 @@
 //! The backward pass: one iterative walk to count dependencies, then nodes run newest-first as
 //! their gradients become complete (PyTorch's ready queue ordered by sequence number).
 
-use super::mode::GradModeGuard;
-use super::{Edge, edge_of};
+use super::hooks::run_hooks;
+use super::mode::{GradModeGuard, is_grad_enabled};
+use super::{Edge, InputMeta, edge_of};
 use crate::tensor::{Tensor, TensorImpl};
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
@@ -28,25 +29,34 @@ fn key_of(edge: &Edge) -> usize {
 }
 
 /// Sums gradients arriving at one place. The first gradient is kept as is (it is never
-/// modified in place), later ones are added out of place.
+/// modified in place), later ones are added out of place; recorded when building a graph.
 fn accumulate(buffer: &mut Option<Tensor>, g: Tensor) {
     *buffer = Some(match buffer.take() {
         None => g,
+        Some(b) if is_grad_enabled() => b.add(&g),
         Some(b) => b.add_tensor_raw(&g),
     });
 }
 
-/// PyTorch's `AccumulateGrad`: the first gradient becomes `.grad` (copied unless nothing else
-/// holds it), later ones are added in place.
+/// PyTorch's `AccumulateGrad`: the first gradient becomes `.grad` (stolen when nothing else
+/// holds it, else copied; with `create_graph` a recorded copy), later ones are added in place
+/// (out of place and recorded with `create_graph`).
 fn accumulate_into(target: &Arc<TensorImpl>, g: Tensor) {
     let mut meta = target.meta.lock().unwrap_or_else(|e| e.into_inner());
+    let recording = is_grad_enabled();
     match &meta.grad {
         None => {
-            let owned = if Arc::strong_count(&g.0) == 1
+            let owned = if recording {
+                drop(meta);
+                let copy = Tensor::zeros_like(&g);
+                copy.copy_(&g);
+                meta = target.meta.lock().unwrap_or_else(|e| e.into_inner());
+                copy
+            } else if Arc::strong_count(&g.0) == 1
                 && Arc::strong_count(&g.0.storage) == 1
                 && g.layout().offset == 0
                 && g.is_contiguous()
-                && g.0.storage.read().cpu().len() == g.numel()
+                && g.storage().len() == g.numel()
             {
                 g
             } else {
@@ -56,10 +66,49 @@ fn accumulate_into(target: &Arc<TensorImpl>, g: Tensor) {
         }
         Some(existing) => {
             let existing = existing.clone();
-            drop(meta);
-            existing.add_assign_raw(&g);
+            if recording {
+                drop(meta);
+                let sum = existing.add(&g);
+                target.meta.lock().unwrap_or_else(|e| e.into_inner()).grad = Some(sum);
+            } else {
+                drop(meta);
+                existing.add_assign_raw(&g);
+            }
         }
     }
+}
+
+/// PyTorch's `validate_outputs` for one gradient: summed back to the input's shape when it has a
+/// broadcast shape, and cast to the input's dtype, once here for every node.
+#[track_caller]
+pub(crate) fn validate_grad(g: Tensor, meta: &InputMeta, node: &str, index: usize) -> Tensor {
+    let g = if g.dims() != meta.shape.dims() {
+        if !expandable(meta.shape.dims(), g.dims()) {
+            panic!(
+                "Function {node} returned an invalid gradient at index {index} - got {:?} but expected shape compatible with {:?}",
+                g.dims(),
+                meta.shape.dims()
+            );
+        }
+        g.sum_to_size(meta.shape.dims())
+    } else {
+        g
+    };
+    if g.dtype() != meta.dtype {
+        g.to_dtype(meta.dtype)
+    } else {
+        g
+    }
+}
+
+/// Whether `shape` broadcasts to `target` (so a gradient of `target`'s shape sums back to it).
+fn expandable(shape: &[usize], target: &[usize]) -> bool {
+    shape.len() <= target.len()
+        && shape
+            .iter()
+            .rev()
+            .zip(target.iter().rev())
+            .all(|(&s, &t)| s == t || s == 1)
 }
 
 struct Graph {
@@ -148,10 +197,12 @@ impl Graph {
 
 /// Runs a backward pass. With `inputs`, returns their gradients instead of accumulating into
 /// `.grad` (`autograd.grad`); otherwise accumulates into every reachable leaf.
+#[track_caller]
 fn run(
     outputs: &[Tensor],
     grad_outputs: &[Option<Tensor>],
     retain_graph: bool,
+    create_graph: bool,
     inputs: Option<&[&Tensor]>,
 ) -> Vec<Option<Tensor>> {
     if outputs.len() != grad_outputs.len() {
@@ -161,7 +212,8 @@ fn run(
             grad_outputs.len()
         );
     }
-    let _no_grad = GradModeGuard::new(false);
+    // With `create_graph` the backward formulas are recorded like any other operations.
+    let _mode = GradModeGuard::new(create_graph);
     let mut roots = Vec::with_capacity(outputs.len());
     let mut root_grads = Vec::with_capacity(outputs.len());
     for (k, (out, g)) in outputs.iter().zip(grad_outputs).enumerate() {
@@ -227,12 +279,18 @@ fn run(
 
     while let Some((_, i)) = heap.pop() {
         let grad = graph.items[i].buffer.take();
-        if let Some(k) = graph.items[i].capture {
-            results[k] = grad.clone();
-        }
         let node = match &graph.items[i].edge {
             Edge::Leaf(leaf) => {
-                if inputs.is_none() {
+                let hooks = leaf
+                    .meta
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .hooks
+                    .clone();
+                let grad = grad.map(|g| run_hooks(&hooks, g));
+                if let Some(k) = graph.items[i].capture {
+                    results[k] = grad;
+                } else if inputs.is_none() {
                     if let Some(g) = grad {
                         accumulate_into(leaf, g);
                     }
@@ -241,6 +299,13 @@ fn run(
             }
             Edge::Node(n) => n.clone(),
         };
+        // The tensor's hooks, then `retain_grad` and `autograd::grad`'s capture, see the
+        // complete gradient (PyTorch runs retains_grad hooks after the tensor's own).
+        let hooks = node.hooks.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let grad = grad.map(|g| run_hooks(&hooks, g));
+        if let Some(k) = graph.items[i].capture {
+            results[k] = grad.clone();
+        }
         if inputs.is_none() {
             let retained = node
                 .retained
@@ -277,10 +342,11 @@ fn run(
         } else {
             smallvec::smallvec![None; node.edges.len()]
         };
-        for (edge, g) in node.edges.iter().zip(grads) {
+        for (k, (edge, g)) in node.edges.iter().zip(grads).enumerate() {
             let Some(edge) = edge else { continue };
             let j = graph.index[&key_of(edge)];
             if let Some(g) = g {
+                let g = validate_grad(g, &node.inputs[k], node.name, k);
                 accumulate(&mut graph.items[j].buffer, g);
             }
             graph.items[j].deps -= 1;
@@ -293,30 +359,60 @@ fn run(
     results
 }
 
-/// `torch.autograd.backward`: accumulates gradients of `outputs` into the leaves' `.grad`.
-pub(crate) fn backward(outputs: &[Tensor], grad_outputs: &[Option<Tensor>], retain_graph: bool) {
-    run(outputs, grad_outputs, retain_graph, None);
+/// Computes and accumulates the gradients of several outputs into the leaves' `.grad`
+/// (`torch.autograd.backward(tensors, grad_tensors, retain_graph, create_graph)`).
+///
+/// ```
+/// use flambeau::{autograd, tensor};
+/// let x = tensor!([1.0, 2.0]).requires_grad_(true);
+/// let (a, b) = ((&x * 2.0).sum(), (&x * &x).sum());
+/// autograd::backward(&[a, b], &[None, None], false, false);
+/// assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![4.0, 6.0]);
+/// ```
+#[track_caller]
+pub fn backward(
+    tensors: &[Tensor],
+    grad_tensors: &[Option<Tensor>],
+    retain_graph: bool,
+    create_graph: bool,
+) {
+    if create_graph {
+        crate::warn_once(
+            "backward_create_graph",
+            "UserWarning: Using backward() with create_graph=True will create a reference cycle between the parameter and its gradient which can cause a memory leak. We recommend using autograd.grad when creating the graph to avoid this. If you have to use this function, make sure to reset the .grad fields of your parameters to None after use to break the cycle and avoid the leak.",
+        );
+    }
+    run(tensors, grad_tensors, retain_graph, create_graph, None);
 }
 
 /// Computes and returns the gradients of `outputs` with respect to `inputs`
-/// (`torch.autograd.grad`), without touching any `.grad`.
+/// (`torch.autograd.grad(outputs, inputs, grad_outputs, retain_graph, create_graph,
+/// allow_unused)`), without touching any `.grad`.
 ///
-/// `grad_outputs` may be empty (every output must then be a scalar). Inputs that the outputs do
-/// not depend on give `None` when `allow_unused` is true and panic with PyTorch's message otherwise.
+/// `grad_outputs` may be empty (every output must then be a scalar). With `create_graph` the
+/// returned gradients carry a graph and can be differentiated again (Hessian-vector products,
+/// gradient penalties). Inputs that the outputs do not depend on give `None` when
+/// `allow_unused` is true and panic with PyTorch's message otherwise.
 ///
 /// ```
 /// use flambeau::{autograd, tensor};
 /// let x = tensor!([1.0, 2.0]).requires_grad_(true);
 /// let y = (&x * &x * &x).sum();
-/// let g = autograd::grad(&[&y], &[&x], &[], false, false);
-/// assert_eq!(g[0].as_ref().unwrap().to_vec::<f32>(), vec![3.0, 12.0]);
+/// let g = autograd::grad(&[&y], &[&x], &[], true, true, false);
+/// let g = g[0].as_ref().unwrap();
+/// assert_eq!(g.to_vec::<f32>(), vec![3.0, 12.0]);
+/// // Differentiate the gradient again: d/dx sum(3x²) = 6x.
+/// let h = autograd::grad(&[&g.sum()], &[&x], &[], false, false, false);
+/// assert_eq!(h[0].as_ref().unwrap().to_vec::<f32>(), vec![6.0, 12.0]);
 /// assert!(x.grad().is_none());
 /// ```
+#[track_caller]
 pub fn grad(
     outputs: &[&Tensor],
     inputs: &[&Tensor],
     grad_outputs: &[Option<Tensor>],
     retain_graph: bool,
+    create_graph: bool,
     allow_unused: bool,
 ) -> Vec<Option<Tensor>> {
     let outs: Vec<Tensor> = outputs.iter().map(|t| (*t).clone()).collect();
@@ -325,7 +421,7 @@ pub fn grad(
     } else {
         grad_outputs.to_vec()
     };
-    let results = run(&outs, &gos, retain_graph, Some(inputs));
+    let results = run(&outs, &gos, retain_graph, create_graph, Some(inputs));
     if !allow_unused && results.iter().any(|r| r.is_none()) {
         panic!(
             "One of the differentiated Tensors appears to not have been used in the graph. Set allow_unused=True if this is the desired behavior."

@@ -70,7 +70,7 @@ pub fn gradcheck(
         e[o] = 1.0;
         let g = Tensor::from_vec(e, output.shape()).to_dtype(output.dtype());
         let refs: Vec<&Tensor> = diff_inputs.iter().map(|&i| &inputs[i]).collect();
-        let grads = super::grad(&[&output], &refs, &[Some(g)], true, true);
+        let grads = super::grad(&[&output], &refs, &[Some(g)], true, false, true);
         for (k, gk) in grads.iter().enumerate() {
             if let Some(gk) = gk {
                 let x = &inputs[diff_inputs[k]];
@@ -101,9 +101,9 @@ pub fn gradcheck(
         for (j, row) in analytical[k].iter().enumerate() {
             let orig = x.get_flat(j);
             x.set_flat(j, orig + opts.eps);
-            let plus = super::no_grad(|| f(inputs)).to_vec::<f64>();
+            let plus = f(inputs).to_vec::<f64>();
             x.set_flat(j, orig - opts.eps);
-            let minus = super::no_grad(|| f(inputs)).to_vec::<f64>();
+            let minus = f(inputs).to_vec::<f64>();
             x.set_flat(j, orig);
             for o in 0..out_n {
                 let numerical = (plus[o] - minus[o]) / (2.0 * opts.eps);
@@ -121,6 +121,49 @@ pub fn gradcheck(
     Ok(())
 }
 
+/// Checks second derivatives the way `torch.autograd.gradgradcheck` does: the first-order
+/// gradients of `f`, computed with `create_graph` against random float64 output gradients
+/// (drawn from a generator seeded with `seed`; they require grad too), are themselves checked
+/// with [`gradcheck`] with respect to the inputs and the output gradients. Inputs the output
+/// does not depend on contribute zeros.
+///
+/// ```
+/// use flambeau::{autograd::{gradgradcheck, GradcheckOptions}, DType, Tensor};
+/// let x = Tensor::randn_dtype([3, 4], DType::F64).requires_grad_(true);
+/// gradgradcheck(|v| v[0].tanh().mul(&v[0]), &[x], 0, GradcheckOptions::default()).unwrap();
+/// ```
+pub fn gradgradcheck(
+    f: impl Fn(&[Tensor]) -> Tensor,
+    inputs: &[Tensor],
+    seed: u64,
+    opts: GradcheckOptions,
+) -> Result<(), String> {
+    let out = super::no_grad(|| f(inputs));
+    let rng = crate::Generator::new().manual_seed(seed);
+    let grad_out = Tensor::randn_gen(out.shape(), out.dtype(), &rng).requires_grad_(true);
+    let n = inputs.len();
+    let diff: Vec<usize> = (0..n).filter(|&i| inputs[i].requires_grad()).collect();
+    let first_order = |v: &[Tensor]| -> Tensor {
+        let (xs, go) = (&v[..n], &v[n]);
+        let y = f(xs);
+        let refs: Vec<&Tensor> = diff.iter().map(|&i| &xs[i]).collect();
+        let grads = super::grad(&[&y], &refs, &[Some(go.clone())], true, true, true);
+        let parts: Vec<Tensor> = grads
+            .into_iter()
+            .zip(&diff)
+            .map(|(g, &i)| match g {
+                Some(g) => g.reshape([-1]),
+                None => Tensor::zeros_dtype([xs[i].numel()], xs[i].dtype()),
+            })
+            .collect();
+        let refs: Vec<&Tensor> = parts.iter().collect();
+        Tensor::cat(&refs, 0)
+    };
+    let mut all: Vec<Tensor> = inputs.to_vec();
+    all.push(grad_out);
+    gradcheck(first_order, &all, opts)
+}
+
 impl Tensor {
     /// The storage offset of the element at logical row-major position `i`.
     fn flat_offset(&self, i: usize) -> usize {
@@ -133,26 +176,25 @@ impl Tensor {
         self.layout().index_of(&idx)
     }
 
-    /// Reads the element at logical row-major position `i`.
-    pub(crate) fn get_flat(&self, i: usize) -> f64 {
-        let off = self.flat_offset(i);
-        self.with_cpu(|s, _| match s {
-            crate::storage::CpuStorage::F32(v) => v[off] as f64,
-            crate::storage::CpuStorage::F64(v) => v[off],
-            crate::storage::CpuStorage::I64(v) => v[off] as f64,
-            crate::storage::CpuStorage::Bool(v) => v[off] as u8 as f64,
-        })
+    /// The one-element layout of the element at logical row-major position `i`.
+    fn element_layout(&self, i: usize) -> crate::shape::Layout {
+        crate::shape::Layout {
+            shape: crate::Shape::new(&[]),
+            strides: Default::default(),
+            offset: self.flat_offset(i),
+        }
     }
 
-    /// Writes the element at logical row-major position `i`, without autograd or version bump
-    /// checks beyond the storage's (a testing helper for finite differences).
+    /// Reads the element at logical row-major position `i`.
+    pub(crate) fn get_flat(&self, i: usize) -> f64 {
+        self.storage().to_vec::<f64>(&self.element_layout(i))[0]
+    }
+
+    /// Writes the element at logical row-major position `i`, without autograd (a testing helper
+    /// for finite differences); bumps the version.
     pub(crate) fn set_flat(&self, i: usize, value: f64) {
-        let off = self.flat_offset(i);
-        self.with_cpu_mut(|s, _| match s {
-            crate::storage::CpuStorage::F32(v) => v[off] = value as f32,
-            crate::storage::CpuStorage::F64(v) => v[off] = value,
-            crate::storage::CpuStorage::I64(v) => v[off] = value as i64,
-            crate::storage::CpuStorage::Bool(v) => v[off] = value != 0.0,
-        });
+        let l = self.element_layout(i);
+        self.0.storage.write().fill(&l, crate::Scalar::Float(value));
+        self.bump_version();
     }
 }

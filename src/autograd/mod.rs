@@ -1,25 +1,39 @@
 //! Reverse-mode automatic differentiation with PyTorch's semantics.
 //!
-//! Each differentiable operation records a [`Node`] holding its backward function, the tensors it
-//! saved, and edges to the nodes (or leaf tensors) of its inputs. [`Tensor::backward`] sorts the
-//! graph once, iteratively, and runs the nodes in PyTorch's order (most recently created first).
+//! Each differentiable operation records a [`Node`] holding its backward function (a struct named
+//! as PyTorch names the node, `MulBackward0`), the tensors it saved, and edges to the nodes (or
+//! leaf tensors) of its inputs with their shapes and dtypes. [`Tensor::backward`] sorts the graph
+//! once, iteratively, and runs the nodes in PyTorch's order (most recently created first).
+//! Backward formulas are tensor operations, so with `create_graph` they are recorded too and a
+//! gradient can be differentiated again.
 
 mod engine;
 mod gradcheck;
+mod hooks;
 mod mode;
+mod saved;
+mod views;
 
-pub use engine::grad;
-pub use gradcheck::{GradcheckOptions, gradcheck};
+pub use engine::{backward, grad};
+pub use gradcheck::{GradcheckOptions, gradcheck, gradgradcheck};
+pub use hooks::RemovableHandle;
+pub(crate) use hooks::TensorHook;
 pub use mode::{
     GradModeGuard, NoGradGuard, enable_grad, is_grad_enabled, no_grad, set_grad_enabled,
 };
+pub(crate) use saved::{Releasable, SECOND_BACKWARD_MSG, SavedOpt, SavedScalar, SavedTensor};
+pub(crate) use views::{check_inplace, grad_fn_of, rebase_history};
 
+use crate::dtype::DType;
+use crate::shape::Shape;
 use crate::tensor::{Tensor, TensorImpl};
 use smallvec::SmallVec;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 /// Gradients returned by a backward function, one per input (None: no gradient flows there).
+/// A gradient may still have a broadcast shape or another dtype: the engine sums it to the
+/// input's shape and casts it, once, for every node.
 pub(crate) type Grads = SmallVec<[Option<Tensor>; 2]>;
 
 /// The derivative of one recorded operation.
@@ -30,6 +44,15 @@ pub(crate) trait Backward: Send {
 
     /// Frees the saved tensors (after a backward pass without `retain_graph`).
     fn release(&mut self) {}
+
+    /// Tells saved outputs which node produced them, once the node exists.
+    fn bind(&mut self, _node: &Weak<Node>) {}
+}
+
+/// A backward function with PyTorch's name for its node.
+pub(crate) trait NamedBackward: Backward {
+    /// The node's name, as printed in `grad_fn=<MulBackward0>`.
+    const NAME: &'static str;
 }
 
 /// Where a gradient flows: into another node, or into a leaf tensor's `.grad` (PyTorch's
@@ -40,21 +63,55 @@ pub(crate) enum Edge {
     Leaf(Arc<TensorImpl>),
 }
 
+/// The shape and dtype of an operation's input: what its gradient must have (PyTorch's
+/// `InputMetadata`).
+#[derive(Clone, Debug)]
+pub(crate) struct InputMeta {
+    pub shape: Shape,
+    pub dtype: DType,
+}
+
+impl InputMeta {
+    pub fn of(t: &Tensor) -> InputMeta {
+        InputMeta {
+            shape: t.shape().clone(),
+            dtype: t.dtype(),
+        }
+    }
+}
+
 /// A recorded operation in the graph (PyTorch's `grad_fn`).
 pub struct Node {
     pub(crate) name: &'static str,
     /// Creation order: the engine runs ready nodes newest first, as PyTorch does.
     pub(crate) seq: u64,
     pub(crate) edges: SmallVec<[Option<Edge>; 2]>,
+    pub(crate) inputs: SmallVec<[InputMeta; 2]>,
     pub(crate) backward: Mutex<Box<dyn Backward>>,
     /// The non-leaf tensor whose gradient is retained (`retain_grad`).
     pub(crate) retained: Mutex<Option<Weak<TensorImpl>>>,
+    /// Hooks registered on the tensor this node produced, run on its gradient first.
+    pub(crate) hooks: Mutex<Vec<(u64, TensorHook)>>,
 }
 
 impl Node {
     /// PyTorch's name for the node, as printed in `grad_fn=<MulBackward0>`.
     pub fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// The nodes the gradient flows to next, one per input (`grad_fn.next_functions`); `None`
+    /// for inputs that take no gradient, and the name `AccumulateGrad` for leaves.
+    pub fn next_functions(&self) -> Vec<Option<&'static str>> {
+        self.edges
+            .iter()
+            .map(|e| {
+                e.as_ref().map(|e| match e {
+                    Edge::Node(n) => n.name,
+                    Edge::Leaf(_) => "AccumulateGrad",
+                })
+            })
+            .collect()
     }
 }
 
@@ -98,8 +155,8 @@ impl Drop for Node {
             q.0 = true;
             Some(())
         });
-        match queued {
-            Ok(Some(())) => loop {
+        if let Ok(Some(())) = queued {
+            loop {
                 let next = DROP_QUEUE.with(|q| q.borrow_mut().1.pop());
                 match next {
                     Some(remains) => drop(remains),
@@ -108,9 +165,7 @@ impl Drop for Node {
                         break;
                     }
                 }
-            },
-            Ok(None) => {}
-            Err(_) => {} // thread-local already gone: the remains were dropped in place
+            }
         }
     }
 }
@@ -120,17 +175,8 @@ pub(crate) fn edge_of(t: &Tensor) -> Option<Edge> {
     if !t.0.requires_grad() {
         return None;
     }
-    match &t.meta().grad_fn {
-        Some(n) => {
-            if t.0.is_view && t.0.view_rebases != t.0.storage.rebases() {
-                // PyTorch regenerates such a view's grad_fn from its base; Flambeau refuses
-                // rather than send gradients along the base's old graph.
-                panic!(
-                    "a view of a tensor was used after its base was modified by an in-place operation under autograd; Flambeau cannot yet rebase the view's grad_fn. Take the view after the in-place operation, or use the out-of-place operation."
-                );
-            }
-            Some(Edge::Node(n.clone()))
-        }
+    match grad_fn_of(t) {
+        Some(n) => Some(Edge::Node(n)),
         None => Some(Edge::Leaf(t.0.clone())),
     }
 }
@@ -144,16 +190,16 @@ pub(crate) fn needs_grad(inputs: &[&Tensor]) -> bool {
 /// Records `out = op(inputs)` in the graph when grad mode is on and an input requires grad.
 /// `make` builds the backward function; it sees the output so it can save it.
 #[inline]
-pub(crate) fn record<B: Backward + 'static>(
+#[track_caller]
+pub(crate) fn record<B: NamedBackward + 'static>(
     out: Tensor,
-    name: &'static str,
     inputs: &[&Tensor],
     make: impl FnOnce(&Tensor) -> B,
 ) -> Tensor {
     if !needs_grad(inputs) {
         return out;
     }
-    attach(&out, name, inputs, Box::new(make(&out)));
+    attach(&out, B::NAME, inputs, Box::new(make(&out)));
     out
 }
 
@@ -163,139 +209,55 @@ pub(crate) fn attach(
     name: &'static str,
     inputs: &[&Tensor],
     backward: Box<dyn Backward>,
-) {
+) -> Arc<Node> {
     let edges = inputs.iter().map(|t| edge_of(t)).collect();
-    let node = Arc::new(Node {
-        name,
-        seq: NEXT_SEQ.fetch_add(1, Ordering::Relaxed),
-        edges,
-        backward: Mutex::new(backward),
-        retained: Mutex::new(None),
-    });
-    out.meta().grad_fn = Some(node);
+    let metas = inputs.iter().map(|t| InputMeta::of(t)).collect();
+    let node = new_node(name, edges, metas, backward);
+    out.meta().grad_fn = Some(node.clone());
     out.0.requires_grad.store(true, Ordering::Relaxed);
+    node
 }
 
-/// A tensor kept by a node for its backward, with the version it had when saved so that a later
-/// in-place change is detected, as PyTorch's `SavedVariable` does.
-pub(crate) struct SavedTensor {
-    tensor: Option<Tensor>,
-    version: u64,
-    /// For a saved output: the node that produced it (its name goes in the error message).
-    output_of: Option<&'static str>,
-}
-
-/// PyTorch's message when a freed graph is walked again.
-pub(crate) const SECOND_BACKWARD_MSG: &str = "Trying to backward through the graph a second time (or directly access saved tensors after they have already been freed). Saved intermediate values of the graph are freed when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or if you need to access saved tensors after calling backward.";
-
-impl SavedTensor {
-    /// Saves an input of the operation.
-    pub fn input(t: &Tensor) -> SavedTensor {
-        SavedTensor {
-            tensor: Some(t.clone()),
-            version: t.version(),
-            output_of: None,
+/// A node with the next sequence number; saved outputs learn their node through `bind`.
+pub(crate) fn new_node(
+    name: &'static str,
+    edges: SmallVec<[Option<Edge>; 2]>,
+    inputs: SmallVec<[InputMeta; 2]>,
+    mut backward: Box<dyn Backward>,
+) -> Arc<Node> {
+    Arc::new_cyclic(|weak| {
+        backward.bind(weak);
+        Node {
+            name,
+            seq: NEXT_SEQ.fetch_add(1, Ordering::Relaxed),
+            edges,
+            inputs,
+            backward: Mutex::new(backward),
+            retained: Mutex::new(None),
+            hooks: Mutex::new(Vec::new()),
         }
-    }
-
-    /// Saves an input only when `cond` holds (the gradient that needs it is wanted).
-    pub fn input_if(t: &Tensor, cond: bool) -> Option<SavedTensor> {
-        cond.then(|| SavedTensor::input(t))
-    }
-
-    /// Saves the output of the operation `name` (without its `grad_fn`, to avoid a cycle).
-    pub fn output(t: &Tensor, name: &'static str) -> SavedTensor {
-        SavedTensor {
-            tensor: Some(t.alias_with_layout(t.layout().clone())),
-            version: t.version(),
-            output_of: Some(name),
-        }
-    }
-
-    /// The saved tensor, checking that it was neither freed nor modified in place since.
-    pub fn get(&self) -> &Tensor {
-        let t = self
-            .tensor
-            .as_ref()
-            .unwrap_or_else(|| panic!("{SECOND_BACKWARD_MSG}"));
-        let now = t.version();
-        if now != self.version {
-            // PyTorch names the operation without its "Backward0" suffix here.
-            let op = |name: &'static str| name.rfind("Backward").map_or(name, |p| &name[..p]);
-            let origin = match self.output_of {
-                Some(name) => format!(", which is output 0 of {},", op(name)),
-                None => match &t.meta().grad_fn {
-                    Some(n) => format!(", which is output 0 of {},", op(n.name)),
-                    None => String::new(),
-                },
-            };
-            panic!(
-                "one of the variables needed for gradient computation has been modified by an inplace operation: [{} {:?}]{} is at version {}; expected version {} instead. Hint: enable anomaly detection to find the operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False).",
-                t.dtype().legacy_type_name(),
-                t.dims(),
-                origin,
-                now,
-                self.version
-            );
-        }
-        t
-    }
-
-    /// Frees the tensor.
-    pub fn release(&mut self) {
-        self.tensor = None;
-    }
+    })
 }
 
-/// Something holding saved tensors that a finished backward pass frees.
-pub(crate) trait Releasable {
-    fn release(&mut self);
-}
-
-impl Releasable for SavedTensor {
-    fn release(&mut self) {
-        SavedTensor::release(self)
-    }
-}
-
-impl Releasable for Option<SavedTensor> {
-    fn release(&mut self) {
-        if let Some(s) = self {
-            s.release();
-        }
-    }
-}
-
-impl Releasable for Vec<SavedTensor> {
-    fn release(&mut self) {
-        for s in self {
-            s.release();
-        }
-    }
-}
-
-/// Reads an optionally saved tensor (saved only when a gradient needed it).
-pub(crate) trait SavedOpt {
-    fn get(&self) -> &Tensor;
-}
-
-impl SavedOpt for Option<SavedTensor> {
-    fn get(&self) -> &Tensor {
-        self.as_ref()
-            .expect("a saved tensor needed by this gradient was not saved")
-            .get()
-    }
-}
-
-/// Implements `Backward` for a struct from a closure-like body, releasing the listed saved fields.
+/// Declares a backward function: a struct per PyTorch node name (several names may share one
+/// body, listed after `names`, as PyTorch's `SqueezeBackward0/1` do), its saved fields (freed after a backward pass
+/// without `retain_graph`, and told their node for double backward), and the formula.
 macro_rules! backward_fn {
     (
         $(#[$m:meta])*
-        struct $name:ident { $($field:ident : $ty:ty),* $(,)? }
-        saved [$($saved:ident),* $(,)?]
+        struct $name:ident $fields:tt
+        $(names [$($alias:ident),* $(,)?])?
+        saved $saved:tt
         fn backward(&mut $self_:ident, $grad:ident, $needs:ident) $body:block
     ) => {
+        $crate::autograd::backward_fn!(@one [$(#[$m])*] $name $fields $saved $self_ $grad $needs $body);
+        $($(
+            $crate::autograd::backward_fn!(@one [#[doc = concat!("Like [`", stringify!($name), "`], under PyTorch's name `", stringify!($alias), "`.")]] $alias $fields $saved $self_ $grad $needs $body);
+        )*)?
+    };
+    (@one [$(#[$m:meta])*] $name:ident { $($field:ident : $ty:ty),* $(,)? } [$($saved:ident),* $(,)?] $self_:ident $grad:ident $needs:ident $body:block) => {
         $(#[$m])*
+        #[allow(non_camel_case_types)]
         pub(crate) struct $name { $(pub(crate) $field: $ty),* }
         impl $crate::autograd::Backward for $name {
             #[allow(unused_variables)]
@@ -303,6 +265,13 @@ macro_rules! backward_fn {
             fn release(&mut self) {
                 $($crate::autograd::Releasable::release(&mut self.$saved);)*
             }
+            #[allow(unused_variables)]
+            fn bind(&mut self, node: &std::sync::Weak<$crate::autograd::Node>) {
+                $($crate::autograd::Releasable::bind(&mut self.$saved, node);)*
+            }
+        }
+        impl $crate::autograd::NamedBackward for $name {
+            const NAME: &'static str = stringify!($name);
         }
     };
 }
@@ -324,6 +293,7 @@ impl Tensor {
     /// let w = Tensor::randn([2, 2]).requires_grad_(true);
     /// assert!(w.requires_grad() && w.is_leaf());
     /// ```
+    #[track_caller]
     pub fn requires_grad_(&self, requires_grad: bool) -> Tensor {
         if !self.is_leaf() {
             if !requires_grad {
@@ -343,10 +313,11 @@ impl Tensor {
     /// Whether the tensor is a leaf of the graph: created by the user rather than by a recorded
     /// operation (`tensor.is_leaf`).
     pub fn is_leaf(&self) -> bool {
-        self.meta().grad_fn.is_none()
+        self.grad_fn().is_none()
     }
 
-    /// The node that produced this tensor, if it was recorded (`tensor.grad_fn`).
+    /// The node that produced this tensor, if it was recorded (`tensor.grad_fn`). For a view
+    /// whose base was changed in place, this is the regenerated node (`AsStridedBackward0`).
     ///
     /// ```
     /// use flambeau::Tensor;
@@ -355,7 +326,7 @@ impl Tensor {
     /// assert!(a.grad_fn().is_none());
     /// ```
     pub fn grad_fn(&self) -> Option<Arc<Node>> {
-        self.meta().grad_fn.clone()
+        grad_fn_of(self)
     }
 
     /// The accumulated gradient (`tensor.grad`), if any.
@@ -371,6 +342,7 @@ impl Tensor {
     }
 
     /// Replaces the gradient (`tensor.grad = g`); `None` clears it, as `zero_grad()` does.
+    #[track_caller]
     pub fn set_grad(&self, grad: Option<Tensor>) {
         if let Some(g) = &grad {
             if g.dims() != self.dims() {
@@ -381,7 +353,11 @@ impl Tensor {
                 );
             }
             if g.dtype() != self.dtype() {
-                panic!("assigned grad has data of a different type");
+                panic!(
+                    "attempting to assign a gradient with dtype '{}' to a tensor with grad_dtype '{}'. The gradient must match the tensor's grad_dtype (defaults to the tensor's dtype). You can set the tensor's grad_dtype attribute with a specific dtype, or None to allow any dtype. Set grad_dtype with caution. Diverging the dtypes of a tensor and its gradient may break downstream systems that assume they match.",
+                    g.dtype().scalar_name().to_lowercase(),
+                    self.dtype().scalar_name()
+                );
             }
         }
         self.meta().grad = grad;
@@ -397,15 +373,15 @@ impl Tensor {
     /// y.sum().backward();
     /// assert_eq!(y.grad().unwrap().to_vec::<f32>(), vec![1.0, 1.0]);
     /// ```
+    #[track_caller]
     pub fn retain_grad(&self) {
         if !self.requires_grad() {
             panic!("can't retain_grad on Tensor that has requires_grad=False");
         }
-        let mut meta = self.meta();
-        if let Some(node) = &meta.grad_fn {
+        if let Some(node) = grad_fn_of(self) {
             *node.retained.lock().unwrap_or_else(|e| e.into_inner()) =
                 Some(Arc::downgrade(&self.0));
-            meta.retains_grad = true;
+            self.meta().retains_grad = true;
         }
     }
 
@@ -423,11 +399,7 @@ impl Tensor {
     /// assert!(!y.requires_grad() && y.is_leaf());
     /// ```
     pub fn detach(&self) -> Tensor {
-        let mut t = self.alias_with_layout(self.layout().clone());
-        if let Some(inner) = Arc::get_mut(&mut t.0) {
-            inner.is_view = self.0.is_view;
-        }
-        t
+        self.alias_with_layout(self.layout().clone())
     }
 
     /// Detaches in place: the tensor becomes a leaf that does not require grad (`detach_()`).
@@ -447,22 +419,30 @@ impl Tensor {
     /// loss.backward();
     /// assert_eq!(w.grad().unwrap().to_vec::<f32>(), vec![4.0]);
     /// ```
+    #[track_caller]
     pub fn backward(&self) {
-        self.backward_with(None, false);
+        self.backward_with(None, false, false);
     }
 
-    /// `tensor.backward(gradient, retain_graph=...)`: `gradient` is the gradient of some scalar with
-    /// respect to this tensor (required when it is not a scalar).
-    pub fn backward_with(&self, gradient: Option<&Tensor>, retain_graph: bool) {
+    /// `tensor.backward(gradient, retain_graph, create_graph)`: `gradient` is the gradient of
+    /// some scalar with respect to this tensor (required when it is not a scalar); with
+    /// `create_graph` the backward pass is itself recorded, so the accumulated gradients can be
+    /// differentiated again (PyTorch's default `retain_graph` is `create_graph`).
+    ///
+    /// ```
+    /// use flambeau::tensor;
+    /// let x = tensor!([1.0, 2.0]).requires_grad_(true);
+    /// x.pow(3).sum().backward_with(None, true, true);
+    /// let g = x.grad().unwrap(); // 3x², recorded
+    /// assert_eq!(g.grad_fn().unwrap().name(), "CopyBackwards");
+    /// ```
+    #[track_caller]
+    pub fn backward_with(&self, gradient: Option<&Tensor>, retain_graph: bool, create_graph: bool) {
         engine::backward(
             std::slice::from_ref(self),
             &[gradient.cloned()],
             retain_graph,
+            create_graph,
         );
     }
-}
-
-/// Computes and accumulates gradients of several outputs at once (`torch.autograd.backward`).
-pub fn backward(tensors: &[Tensor], grad_tensors: &[Option<Tensor>], retain_graph: bool) {
-    engine::backward(tensors, grad_tensors, retain_graph);
 }

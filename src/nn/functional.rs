@@ -9,40 +9,10 @@
 //! ```
 
 use crate::DType;
-use crate::autograd::{SavedTensor, backward_fn, no_grad, record};
+use crate::autograd::no_grad;
 use crate::tensor::Tensor;
 
-/// How a loss reduces its per-element values (`reduction=`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Reduction {
-    /// Keep every element (`'none'`).
-    None,
-    /// Average (`'mean'`, the default).
-    #[default]
-    Mean,
-    /// Sum (`'sum'`).
-    Sum,
-}
-
-impl Reduction {
-    /// Parses PyTorch's string form.
-    pub fn parse(s: &str) -> Reduction {
-        match s {
-            "none" => Reduction::None,
-            "mean" => Reduction::Mean,
-            "sum" => Reduction::Sum,
-            other => panic!("{other} is not a valid value for reduction"),
-        }
-    }
-
-    fn apply(self, t: Tensor) -> Tensor {
-        match self {
-            Reduction::None => t,
-            Reduction::Mean => t.mean(),
-            Reduction::Sum => t.sum(),
-        }
-    }
-}
+pub use crate::ops::loss::Reduction;
 
 /// `x · wᵀ + b` (`F.linear`).
 pub fn linear(input: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
@@ -189,22 +159,6 @@ pub fn cosine_similarity(x1: &Tensor, x2: &Tensor, dim: i64, eps: f64) -> Tensor
     ((&a / norm(&a)) * (&b / norm(&b))).sum_dim(dim, false)
 }
 
-backward_fn! {
-    struct MseLossBackward { input: SavedTensor, target: SavedTensor, reduction: Reduction }
-    saved [input, target]
-    fn backward(&mut self, grad, needs) {
-        let (x, y) = (self.input.get(), self.target.get());
-        // ATen: grad_input = (input - target) * norm * grad_output, norm = 2/numel for mean
-        let norm = match self.reduction {
-            Reduction::Mean => 2.0 / x.numel() as f64,
-            _ => 2.0,
-        };
-        let g = (x - y).mul(norm).mul(grad);
-        let gy = needs[1].then(|| g.neg());
-        smallvec::smallvec![needs[0].then_some(g), gy]
-    }
-}
-
 fn check_same_size(input: &Tensor, target: &Tensor, loss: &str) {
     if input.dims() != target.dims() {
         crate::warn_once(
@@ -229,12 +183,7 @@ pub fn mse_loss(input: &Tensor, target: &Tensor, reduction: Reduction) -> Tensor
     check_same_size(input, target, "mse_loss");
     let shape = crate::shape::broadcast_shapes(input.dims(), target.dims());
     let (x, y) = (input.expand(shape.dims()), target.expand(shape.dims()));
-    let out = no_grad(|| reduction.apply((&x - &y).pow(2)));
-    record(out, "MseLossBackward0", &[&x, &y], |_| MseLossBackward {
-        input: SavedTensor::input(&x),
-        target: SavedTensor::input(&y),
-        reduction,
-    })
+    x.mse_loss_raw(&y, reduction)
 }
 
 /// Mean absolute error `|x - y|` (`F.l1_loss`).
@@ -298,10 +247,11 @@ fn class_dim(input: &Tensor) -> usize {
 
 /// Negative log-likelihood of class-index targets, given log-probabilities (`F.nll_loss`).
 /// Shapes: input `(C)`, `(N, C)` or `(N, C, d1, ...)`; target `()`, `(N)` or `(N, d1, ...)`.
+#[track_caller]
 pub fn nll_loss(input: &Tensor, target: &Tensor, opts: &CrossEntropyOptions) -> Tensor {
     if target.dtype() != DType::I64 {
         panic!(
-            "expected scalar type Long but found {}",
+            "expected target dtype to be Long or Byte, but got {}",
             target.dtype().scalar_name()
         );
     }
@@ -347,6 +297,13 @@ pub fn nll_loss(input: &Tensor, target: &Tensor, opts: &CrossEntropyOptions) -> 
         .map(|(&v, &k)| if k { v } else { 0 })
         .collect();
     let n = safe.len();
+    if opts.reduction != Reduction::None {
+        let t = Tensor::from_vec(t, [n]);
+        let mean = opts.reduction == Reduction::Mean;
+        return x
+            .contiguous()
+            .nll_loss_reduced(&t, opts.weight.as_ref(), opts.ignore_index, mean);
+    }
     let safe = Tensor::from_vec(safe, [n]);
     let mask = Tensor::from_vec(keep, [n]).to_dtype(input.dtype());
     let w = match &opts.weight {
@@ -354,16 +311,12 @@ pub fn nll_loss(input: &Tensor, target: &Tensor, opts: &CrossEntropyOptions) -> 
         None => mask,
     };
     let picked = x.gather(1, &safe.unsqueeze(1)).squeeze_dim(1);
-    let losses = picked.neg().mul(&w);
-    match opts.reduction {
-        Reduction::None => losses.reshape(target.dims()),
-        Reduction::Sum => losses.sum(),
-        Reduction::Mean => losses.sum().div(&w.sum()),
-    }
+    picked.neg().mul(&w).reshape(target.dims())
 }
 
 /// Cross entropy between logits and class indices or class probabilities (`F.cross_entropy`),
 /// with class weights, `ignore_index` and label smoothing, following PyTorch's formulas.
+#[track_caller]
 pub fn cross_entropy(input: &Tensor, target: &Tensor, opts: &CrossEntropyOptions) -> Tensor {
     let cd = class_dim(input) as i64;
     let n_classes = input.dims()[cd as usize] as f64;
@@ -373,15 +326,9 @@ pub fn cross_entropy(input: &Tensor, target: &Tensor, opts: &CrossEntropyOptions
         shape[cd as usize] = w.numel();
         w.reshape(shape)
     };
-    if target.dtype().is_float() {
-        // Probability targets.
-        if target.dims() != input.dims() {
-            panic!(
-                "Expected target size {:?}, got {:?}",
-                input.dims(),
-                target.dims()
-            );
-        }
+    // Float targets of the input's shape are probabilities; anything else is class indices
+    // (whose dtype `nll_loss` checks), as in PyTorch.
+    if target.dtype().is_float() && target.dims() == input.dims() {
         let t = if opts.label_smoothing > 0.0 {
             target
                 .mul(1.0 - opts.label_smoothing)

@@ -693,8 +693,10 @@ pub trait Module: Send + Sync {
     }
 
     /// Converts every parameter and buffer to `dtype` (`module.to(dtype)`), keeping shared
-    /// parameters shared. Floating-point tensors only change; the new parameters are fresh leaves,
-    /// so create the optimizer after converting, as PyTorch advises for `.to(device)`.
+    /// parameters shared. Floating-point tensors only change, in place as PyTorch's
+    /// `param.data = ...` does (their gradients too), so an optimizer created before keeps
+    /// updating them. A tensor whose storage is still shared (a view, or saved by a graph that
+    /// was not run backward) is replaced by a converted copy instead.
     fn to_dtype(&mut self, dtype: DType)
     where
         Self: Sized,
@@ -706,11 +708,16 @@ pub trait Module: Send + Sync {
                 return n.clone();
             }
             let n = if t.dtype().is_float() && t.dtype() != dtype {
-                let c = t.detach().to_dtype(dtype);
-                if t.requires_grad() {
-                    c.requires_grad_(true)
+                let data = t.detach().to_dtype(dtype);
+                if t.try_set_data(&data) {
+                    if let Some(g) = t.grad() {
+                        t.meta().grad = Some(g.detach().to_dtype(dtype));
+                    }
+                    t.clone()
+                } else if t.requires_grad() {
+                    data.requires_grad_(true)
                 } else {
-                    c
+                    data
                 }
             } else {
                 t.clone()

@@ -1,13 +1,12 @@
 //! Elementwise arithmetic between tensors and with scalars, with PyTorch's broadcasting and type
-//! promotion: `add`, `sub`, `mul`, `div`, `pow`, `maximum`, `minimum`.
+//! promotion: `add`, `sub`, `mul`, `div`, `pow`, `maximum`, `minimum`. The bodies are declared
+//! once in `backend/ops.rs`; this file decides dtypes and records the gradients.
 
-use super::{cast_raw, float_type, result_type, with_two_cpu};
-use crate::autograd::{SavedOpt, SavedTensor, backward_fn, record};
-use crate::dtype::{DType, Float};
-use crate::kernels::cpu;
+use super::{float_type, result_type};
+use crate::autograd::{SavedOpt, SavedScalar, SavedTensor, backward_fn, record};
+use crate::backend::ops;
+use crate::dtype::DType;
 use crate::scalar::{Scalar, result_type_with_scalar};
-use crate::shape::{Layout, Shape, broadcast_shapes};
-use crate::storage::CpuStorage;
 use crate::tensor::Tensor;
 
 /// The right-hand side of an elementwise operation: a tensor or a plain number.
@@ -52,7 +51,7 @@ impl From<Scalar> for TensorOrScalar {
     }
 }
 
-/// The elementwise binary operations with a kernel.
+/// The arithmetic binary operations, for code that picks one at run time.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum BinOp {
     Add,
@@ -64,108 +63,47 @@ pub(crate) enum BinOp {
     Minimum,
 }
 
-/// Dispatches `op` to a closure at compile time, so each arm's loop is monomorphised and can be
-/// vectorised (a function pointer per element would block that).
-macro_rules! float_op_closure {
-    ($op:expr, $call:ident) => {
+/// Runs `$body` with `$o` bound to the declared op of a [`BinOp`] (one monomorphised kernel per
+/// op, so each loop is vectorised).
+macro_rules! with_binop {
+    ($op:expr, $o:ident => $body:expr) => {
         match $op {
-            BinOp::Add => $call!(|a, b| a + b),
-            BinOp::Sub => $call!(|a, b| a - b),
-            BinOp::Mul => $call!(|a, b| a * b),
-            BinOp::Div => $call!(|a, b| a / b),
-            BinOp::Pow => $call!(pow_float),
-            BinOp::Maximum => $call!(|a: T, b| a.max_nan(b)),
-            BinOp::Minimum => $call!(|a: T, b| a.min_nan(b)),
+            BinOp::Add => {
+                let $o = ops::Add {};
+                $body
+            }
+            BinOp::Sub => {
+                let $o = ops::Sub {};
+                $body
+            }
+            BinOp::Mul => {
+                let $o = ops::Mul {};
+                $body
+            }
+            BinOp::Div => {
+                let $o = ops::Div {};
+                $body
+            }
+            BinOp::Pow => {
+                let $o = ops::Pow {};
+                $body
+            }
+            BinOp::Maximum => {
+                let $o = ops::Maximum {};
+                $body
+            }
+            BinOp::Minimum => {
+                let $o = ops::Minimum {};
+                $body
+            }
         }
     };
 }
-
-fn zip_float<T: Float>(
-    x: &[T],
-    la: &Layout,
-    y: &[T],
-    lb: &Layout,
-    dims: &[usize],
-    op: BinOp,
-) -> Vec<T> {
-    macro_rules! go {
-        ($f:expr) => {
-            cpu::zip_map(x, la, y, lb, dims, $f)
-        };
-    }
-    float_op_closure!(op, go)
-}
-
-fn scalar_float<T: Float>(x: &[T], l: &Layout, s: T, op: BinOp, reverse: bool) -> Vec<T> {
-    if reverse {
-        macro_rules! go {
-            ($f:expr) => {{
-                let f = $f;
-                cpu::map(x, l, |v| f(s, v))
-            }};
-        }
-        return float_op_closure!(op, go);
-    }
-    if op == BinOp::Pow {
-        if s == T::from_f64(2.0) {
-            return cpu::map(x, l, |v| v * v);
-        }
-        if s == T::from_f64(0.5) {
-            return cpu::map(x, l, |v| v.sqrt());
-        }
-    }
-    macro_rules! go {
-        ($f:expr) => {{
-            let f = $f;
-            cpu::map(x, l, |v| f(v, s))
-        }};
-    }
-    float_op_closure!(op, go)
-}
-
-/// `a^b` with the shortcuts PyTorch's kernel takes for common exponents (exact squares and roots).
-#[inline(always)]
-fn pow_float<T: Float>(a: T, b: T) -> T {
-    let two = T::from_f64(2.0);
-    if b == two {
-        a * a
-    } else if b == T::from_f64(0.5) {
-        a.sqrt()
-    } else if b == T::one() {
-        a
-    } else if b == T::from_f64(3.0) {
-        a * a * a
-    } else if b == T::from_f64(-1.0) {
-        T::one() / a
-    } else if b == -two {
-        T::one() / (a * a)
-    } else {
-        a.powf(b)
-    }
-}
-
-fn pow_int(a: i64, b: i64) -> i64 {
-    if b < 0 {
-        panic!("Integers to negative integer powers are not allowed.");
-    }
-    a.wrapping_pow(b as u32)
-}
-
-#[inline(always)]
-fn apply_int(op: BinOp) -> fn(i64, i64) -> i64 {
-    match op {
-        BinOp::Add => |a, b| a.wrapping_add(b),
-        BinOp::Sub => |a, b| a.wrapping_sub(b),
-        BinOp::Mul => |a, b| a.wrapping_mul(b),
-        BinOp::Div => unreachable!("integer division is computed in float"),
-        BinOp::Pow => pow_int,
-        BinOp::Maximum => |a: i64, b| a.max(b),
-        BinOp::Minimum => |a: i64, b| a.min(b),
-    }
-}
+pub(crate) use with_binop;
 
 /// The dtype an operation computes in, given the promoted dtype of its operands.
-fn compute_type(op: BinOp, promoted: DType) -> DType {
+#[track_caller]
+pub(crate) fn compute_type(op: BinOp, promoted: DType) -> DType {
     match (op, promoted) {
         (BinOp::Div, d) => float_type(d),
         (BinOp::Sub, DType::Bool) => panic!(
@@ -176,222 +114,132 @@ fn compute_type(op: BinOp, promoted: DType) -> DType {
     }
 }
 
-/// Forward kernel of `a op b` with broadcasting, no autograd. Output dtype is the promoted type
+/// Forward of `a op b` with broadcasting, no autograd. The output dtype is the promoted type
 /// (float for division; bool for bool inputs of add/mul/max/min).
+#[track_caller]
 pub(crate) fn binary_raw(a: &Tensor, b: &Tensor, op: BinOp) -> Tensor {
     let promoted = result_type(a, b);
     let ct = compute_type(op, promoted);
-    let shape = broadcast_shapes(a.dims(), b.dims());
-    let (a, b) = (cast_raw(a, ct), cast_raw(b, ct));
-    let dims = shape.dims();
-    let storage = with_two_cpu(&a, &b, |sa, la, sb, lb| match (sa, sb) {
-        (CpuStorage::F32(x), CpuStorage::F32(y)) => {
-            CpuStorage::F32(zip_float(x, la, y, lb, dims, op))
-        }
-        (CpuStorage::F64(x), CpuStorage::F64(y)) => {
-            CpuStorage::F64(zip_float(x, la, y, lb, dims, op))
-        }
-        (CpuStorage::I64(x), CpuStorage::I64(y)) => {
-            CpuStorage::I64(cpu::zip_map(x, la, y, lb, dims, apply_int(op)))
-        }
-        _ => unreachable!("operands were cast to one dtype"),
-    });
-    let out = Tensor::from_cpu(storage, shape);
+    let (a, b) = (a.cast_raw(ct), b.cast_raw(ct));
+    let out = with_binop!(op, o => a.zip_raw(&b, o));
     if promoted == DType::Bool && op != BinOp::Div {
-        cast_raw(&out, DType::Bool)
+        out.cast_raw(DType::Bool)
     } else {
         out
     }
 }
 
-/// Forward kernel of `t op s` (or `s op t` when `reverse`), no autograd.
+/// Forward of `t op s` (or `s op t` when `reverse`), no autograd.
+#[track_caller]
 pub(crate) fn scalar_raw(t: &Tensor, s: Scalar, op: BinOp, reverse: bool) -> Tensor {
     let promoted = result_type_with_scalar(t.dtype(), s);
     let ct = compute_type(op, promoted);
-    let t = cast_raw(t, ct);
-    let storage = t.with_cpu(|st, l| match st {
-        CpuStorage::F32(x) => CpuStorage::F32(scalar_float(x, l, s.to_f64() as f32, op, reverse)),
-        CpuStorage::F64(x) => CpuStorage::F64(scalar_float(x, l, s.to_f64(), op, reverse)),
-        CpuStorage::I64(x) => {
-            let f = apply_int(op);
-            let s = s.to_i64();
-            CpuStorage::I64(if reverse {
-                cpu::map(x, l, |v| f(s, v))
-            } else {
-                cpu::map(x, l, |v| f(v, s))
-            })
-        }
-        CpuStorage::Bool(_) => unreachable!("bool operands compute in int64"),
-    });
-    let out = Tensor::from_cpu(storage, t.shape().clone());
+    let t = t.cast_raw(ct);
+    let storage = with_binop!(op, o => t.storage().binary_scalar(o, t.layout(), s, reverse));
+    let out = Tensor::from_storage(storage, t.shape().clone());
     if promoted == DType::Bool && op != BinOp::Div {
-        cast_raw(&out, DType::Bool)
+        out.cast_raw(DType::Bool)
     } else {
         out
     }
 }
 
-/// Sums a broadcast gradient back to an input's shape and dtype (micrograd's "unbroadcast").
-pub(crate) fn reduce_grad(grad: &Tensor, shape: &Shape, dtype: DType) -> Tensor {
-    let g = if grad.dims() != shape.dims() {
-        grad.sum_to_size(shape.dims())
-    } else {
-        grad.clone()
-    };
-    if g.dtype() != dtype {
-        g.to_dtype(dtype)
-    } else {
+backward_fn! {
+    /// `self + alpha * other` (other a tensor or a number).
+    struct AddBackward0 { alpha: f64 }
+    saved []
+    fn backward(&mut self, grad, needs) {
+        let mut g = smallvec::smallvec![needs[0].then(|| grad.clone())];
+        if needs.len() > 1 {
+            g.push(needs[1].then(|| if self.alpha == 1.0 { grad.clone() } else { grad.mul(self.alpha) }));
+        }
         g
     }
 }
 
-/// What a backward needs to know about an input: its shape and dtype.
-#[derive(Clone)]
-pub(crate) struct InputMeta {
-    shape: Shape,
-    dtype: DType,
-}
-
-impl InputMeta {
-    pub fn of(t: &Tensor) -> InputMeta {
-        InputMeta {
-            shape: t.shape().clone(),
-            dtype: t.dtype(),
+backward_fn! {
+    /// `self - alpha * other` (other a tensor or a number).
+    struct SubBackward0 { alpha: f64 }
+    saved []
+    fn backward(&mut self, grad, needs) {
+        let mut g = smallvec::smallvec![needs[0].then(|| grad.clone())];
+        if needs.len() > 1 {
+            g.push(needs[1].then(|| if self.alpha == 1.0 { grad.neg() } else { grad.mul(-self.alpha) }));
         }
-    }
-    pub fn reduce(&self, grad: &Tensor) -> Tensor {
-        reduce_grad(grad, &self.shape, self.dtype)
+        g
     }
 }
 
 backward_fn! {
-    struct AddBackward { a: InputMeta, b: InputMeta, alpha: f64 }
+    /// `other - self` for a number `other`.
+    struct RsubBackward1 {}
     saved []
     fn backward(&mut self, grad, needs) {
-        let ga = needs[0].then(|| self.a.reduce(grad));
-        let gb = needs[1].then(|| {
-            if self.alpha == 1.0 { self.b.reduce(grad) } else { self.b.reduce(&grad.mul(self.alpha)) }
-        });
+        smallvec::smallvec![Some(grad.neg())]
+    }
+}
+
+backward_fn! {
+    /// `self * other`; with a number, PyTorch saves it as a (wrapped) tensor, so it is freed
+    /// with the graph like the tensors.
+    struct MulBackward0 { a: Option<SavedTensor>, b: Option<SavedTensor>, s: Option<SavedScalar> }
+    saved [a, b, s]
+    fn backward(&mut self, grad, needs) {
+        if let Some(s) = &self.s {
+            return smallvec::smallvec![Some(grad.mul(s.get()))];
+        }
+        let ga = needs[0].then(|| grad.mul(self.b.get()));
+        let gb = needs[1].then(|| grad.mul(self.a.get()));
         smallvec::smallvec![ga, gb]
     }
 }
 
 backward_fn! {
-    struct SubBackward { a: InputMeta, b: InputMeta, alpha: f64 }
-    saved []
+    /// `self / other` (other a tensor or a saved number).
+    struct DivBackward0 { a: Option<SavedTensor>, b: Option<SavedTensor>, s: Option<SavedScalar> }
+    saved [a, b, s]
     fn backward(&mut self, grad, needs) {
-        let ga = needs[0].then(|| self.a.reduce(grad));
-        let gb = needs[1].then(|| {
-            if self.alpha == 1.0 { self.b.reduce(&grad.neg()) } else { self.b.reduce(&grad.mul(-self.alpha)) }
-        });
-        smallvec::smallvec![ga, gb]
-    }
-}
-
-backward_fn! {
-    struct MulBackward { a: InputMeta, b: InputMeta, sa: Option<SavedTensor>, sb: Option<SavedTensor> }
-    saved [sa, sb]
-    fn backward(&mut self, grad, needs) {
-        let ga = needs[0].then(|| self.a.reduce(&grad.mul(self.sb.get())));
-        let gb = needs[1].then(|| self.b.reduce(&grad.mul(self.sa.get())));
-        smallvec::smallvec![ga, gb]
-    }
-}
-
-backward_fn! {
-    struct DivBackward { a: InputMeta, b: InputMeta, sa: Option<SavedTensor>, sb: Option<SavedTensor> }
-    saved [sa, sb]
-    fn backward(&mut self, grad, needs) {
-        let other = self.sb.get();
-        let ga = needs[0].then(|| self.a.reduce(&grad.div(other)));
+        if let Some(s) = &self.s {
+            return smallvec::smallvec![Some(grad.div(s.get()))];
+        }
+        let other = self.b.get();
+        let ga = needs[0].then(|| grad.div(&other));
         // PyTorch: -grad * ((self / other) / other)
-        let gb = needs[1].then(|| {
-            self.b.reduce(&grad.neg().mul(self.sa.get().div(other).div(other)))
-        });
+        let gb = needs[1].then(|| grad.neg().mul(self.a.get().div(&other).div(&other)));
         smallvec::smallvec![ga, gb]
     }
 }
 
 backward_fn! {
-    struct PowTensorBackward { a: InputMeta, b: InputMeta, base: SavedTensor, exponent: SavedTensor, result: Option<SavedTensor> }
+    /// `self ** exponent` for a tensor exponent.
+    struct PowBackward1 { base: SavedTensor, exponent: SavedTensor, result: Option<SavedTensor> }
     saved [base, exponent, result]
     fn backward(&mut self, grad, needs) {
         let (base, exp) = (self.base.get(), self.exponent.get());
         let ga = needs[0].then(|| {
             // grad * exp * base^(exp - 1), zero where exp == 0
             let g = grad.mul(exp.mul(base.pow(exp.sub(1.0))));
-            self.a.reduce(&g.masked_fill(&exp.eq(0.0), 0.0))
+            g.masked_fill(&exp.eq(0.0), 0.0)
         });
         let gb = needs[1].then(|| {
             // grad * result * log(base), zero where base == 0 and exp >= 0
             let g = grad.mul(self.result.get().mul(base.log()));
             let mask = base.eq(0.0).logical_and(&exp.ge(0.0));
-            self.b.reduce(&g.masked_fill(&mask, 0.0))
+            g.masked_fill(&mask, 0.0)
         });
         smallvec::smallvec![ga, gb]
     }
 }
 
 backward_fn! {
-    struct MaxMinBackward { a: InputMeta, b: InputMeta, sa: SavedTensor, sb: SavedTensor, is_max: bool }
-    saved [sa, sb]
-    fn backward(&mut self, grad, needs) {
-        let (x, y) = (self.sa.get(), self.sb.get());
-        let half = grad.div(2.0);
-        let tie = x.eq(y);
-        let (a_wins, b_wins) = if self.is_max { (x.gt(y), y.gt(x)) } else { (x.lt(y), y.lt(x)) };
-        let ga = needs[0].then(|| {
-            self.a.reduce(&Tensor::where_(&tie, &half, grad.masked_fill(&b_wins, 0.0)))
-        });
-        let gb = needs[1].then(|| {
-            self.b.reduce(&Tensor::where_(&tie, &half, grad.masked_fill(&a_wins, 0.0)))
-        });
-        smallvec::smallvec![ga, gb]
-    }
-}
-
-backward_fn! {
-    struct ScalarMulBackward { s: f64 }
-    saved []
-    fn backward(&mut self, grad, needs) {
-        smallvec::smallvec![Some(grad.mul(self.s))]
-    }
-}
-
-backward_fn! {
-    struct ScalarDivBackward { s: f64 }
-    saved []
-    fn backward(&mut self, grad, needs) {
-        smallvec::smallvec![Some(grad.div(self.s))]
-    }
-}
-
-backward_fn! {
-    struct IdentityBackward { neg: bool }
-    saved []
-    fn backward(&mut self, grad, needs) {
-        smallvec::smallvec![Some(if self.neg { grad.neg() } else { grad.clone() })]
-    }
-}
-
-backward_fn! {
-    /// `s / x`: PyTorch computes it as `reciprocal(x) * s`; the gradient is `-grad * s / x^2`.
-    struct RdivBackward { s: f64, x: SavedTensor }
-    saved [x]
-    fn backward(&mut self, grad, needs) {
-        let x = self.x.get();
-        smallvec::smallvec![Some(grad.mul(-self.s).div(x.mul(x)))]
-    }
-}
-
-backward_fn! {
-    struct PowScalarBackward { exponent: f64, base: SavedTensor }
+    /// `self ** exponent` for a number exponent (ATen's `pow_backward`).
+    struct PowBackward0 { exponent: f64, base: SavedTensor }
     saved [base]
     fn backward(&mut self, grad, needs) {
-        if self.exponent == 0.0 {
-            return smallvec::smallvec![Some(grad.zeros_like_raw())];
-        }
         let base = self.base.get();
+        if self.exponent == 0.0 {
+            return smallvec::smallvec![Some(Tensor::zeros_like(&base))];
+        }
         let g = if self.exponent == 2.0 {
             grad.mul(base.mul(2.0))
         } else {
@@ -402,8 +250,9 @@ backward_fn! {
 }
 
 backward_fn! {
-    /// `s ** x`: gradient `grad * s^x * ln(s)` (zero when s == 0 and x >= 0).
-    struct RpowBackward { s: f64, result: SavedTensor, x: SavedTensor }
+    /// `base ** self` for a number base: `grad * base^x * ln(base)` (zero when base == 0 and
+    /// x >= 0).
+    struct PowBackward2 { s: f64, result: SavedTensor, x: SavedTensor }
     saved [result, x]
     fn backward(&mut self, grad, needs) {
         let g = grad.mul(self.result.get().mul(self.s.ln()));
@@ -412,7 +261,24 @@ backward_fn! {
     }
 }
 
+backward_fn! {
+    /// `maximum(a, b)` / `minimum(a, b)`: the gradient goes to the selected operand, halved on ties.
+    struct MaximumBackward0 { a: SavedTensor, b: SavedTensor, is_max: bool }
+    names [MinimumBackward0]
+    saved [a, b]
+    fn backward(&mut self, grad, needs) {
+        let (x, y) = (self.a.get(), self.b.get());
+        let half = grad.div(2.0);
+        let tie = x.eq(&y);
+        let (a_wins, b_wins) = if self.is_max { (x.gt(&y), y.gt(&x)) } else { (x.lt(&y), y.lt(&x)) };
+        let ga = needs[0].then(|| Tensor::where_(&tie, &half, grad.masked_fill(&b_wins, 0.0)));
+        let gb = needs[1].then(|| Tensor::where_(&tie, &half, grad.masked_fill(&a_wins, 0.0)));
+        smallvec::smallvec![ga, gb]
+    }
+}
+
 impl Tensor {
+    #[track_caller]
     fn binary(&self, other: TensorOrScalar, op: BinOp) -> Tensor {
         match other {
             TensorOrScalar::Tensor(o) => self.binary_tensor(&o, op, 1.0),
@@ -420,6 +286,7 @@ impl Tensor {
         }
     }
 
+    #[track_caller]
     fn binary_tensor(&self, other: &Tensor, op: BinOp, alpha: f64) -> Tensor {
         let (a, b) = (self, other);
         let out = if alpha == 1.0 {
@@ -431,93 +298,77 @@ impl Tensor {
                 op,
             )
         };
-        let (ma, mb) = (InputMeta::of(a), InputMeta::of(b));
         let (ra, rb) = (a.requires_grad(), b.requires_grad());
         match op {
-            BinOp::Add => record(out, "AddBackward0", &[a, b], |_| AddBackward {
-                a: ma,
-                b: mb,
-                alpha,
+            BinOp::Add => record(out, &[a, b], |_| AddBackward0 { alpha }),
+            BinOp::Sub => record(out, &[a, b], |_| SubBackward0 { alpha }),
+            BinOp::Mul => record(out, &[a, b], |_| MulBackward0 {
+                a: SavedTensor::input_if(a, rb),
+                b: SavedTensor::input_if(b, ra),
+                s: None,
             }),
-            BinOp::Sub => record(out, "SubBackward0", &[a, b], |_| SubBackward {
-                a: ma,
-                b: mb,
-                alpha,
+            BinOp::Div => record(out, &[a, b], |_| DivBackward0 {
+                a: SavedTensor::input_if(a, rb),
+                b: Some(SavedTensor::input(b)),
+                s: None,
             }),
-            BinOp::Mul => record(out, "MulBackward0", &[a, b], |_| MulBackward {
-                a: ma,
-                b: mb,
-                sa: SavedTensor::input_if(a, rb),
-                sb: SavedTensor::input_if(b, ra),
-            }),
-            BinOp::Div => record(out, "DivBackward0", &[a, b], |_| DivBackward {
-                a: ma,
-                b: mb,
-                sa: SavedTensor::input_if(a, rb),
-                sb: Some(SavedTensor::input(b)),
-            }),
-            BinOp::Pow => record(out, "PowBackward1", &[a, b], |o| PowTensorBackward {
-                a: ma,
-                b: mb,
+            BinOp::Pow => record(out, &[a, b], |o| PowBackward1 {
                 base: SavedTensor::input(a),
                 exponent: SavedTensor::input(b),
-                result: rb.then(|| SavedTensor::output(o, "PowBackward1")),
+                result: rb.then(|| SavedTensor::output(o)),
             }),
-            BinOp::Maximum | BinOp::Minimum => {
-                let is_max = op == BinOp::Maximum;
-                let name = if is_max {
-                    "MaximumBackward0"
-                } else {
-                    "MinimumBackward0"
-                };
-                record(out, name, &[a, b], |_| MaxMinBackward {
-                    a: ma,
-                    b: mb,
-                    sa: SavedTensor::input(a),
-                    sb: SavedTensor::input(b),
-                    is_max,
-                })
-            }
+            BinOp::Maximum => record(out, &[a, b], |_| MaximumBackward0 {
+                a: SavedTensor::input(a),
+                b: SavedTensor::input(b),
+                is_max: true,
+            }),
+            BinOp::Minimum => record(out, &[a, b], |_| MinimumBackward0 {
+                a: SavedTensor::input(a),
+                b: SavedTensor::input(b),
+                is_max: false,
+            }),
         }
     }
 
+    #[track_caller]
     fn binary_scalar(&self, s: Scalar, op: BinOp, reverse: bool) -> Tensor {
+        if op == BinOp::Div && reverse {
+            // PyTorch's `s / t` is `reciprocal(t) * s`.
+            return self.reciprocal().mul(s);
+        }
+        if matches!(op, BinOp::Maximum | BinOp::Minimum) {
+            let other = Tensor::full_dtype((), s, self.dtype());
+            return self.binary_tensor(&other, op, 1.0);
+        }
         let out = scalar_raw(self, s, op, reverse);
         if !out.dtype().is_float() {
             return out;
         }
         let v = s.to_f64();
         match (op, reverse) {
-            (BinOp::Add, _) => record(out, "AddBackward0", &[self], |_| IdentityBackward {
-                neg: false,
+            (BinOp::Add, _) => record(out, &[self], |_| AddBackward0 { alpha: 1.0 }),
+            (BinOp::Sub, false) => record(out, &[self], |_| SubBackward0 { alpha: 1.0 }),
+            (BinOp::Sub, true) => record(out, &[self], |_| RsubBackward1 {}),
+            (BinOp::Mul, _) => record(out, &[self], |_| MulBackward0 {
+                a: None,
+                b: None,
+                s: Some(SavedScalar::new(v)),
             }),
-            (BinOp::Sub, false) => record(out, "SubBackward0", &[self], |_| IdentityBackward {
-                neg: false,
+            (BinOp::Div, _) => record(out, &[self], |_| DivBackward0 {
+                a: None,
+                b: None,
+                s: Some(SavedScalar::new(v)),
             }),
-            (BinOp::Sub, true) => record(out, "RsubBackward1", &[self], |_| IdentityBackward {
-                neg: true,
-            }),
-            (BinOp::Mul, _) => record(out, "MulBackward0", &[self], |_| ScalarMulBackward { s: v }),
-            (BinOp::Div, false) => {
-                record(out, "DivBackward0", &[self], |_| ScalarDivBackward { s: v })
-            }
-            (BinOp::Div, true) => record(out, "MulBackward0", &[self], |_| RdivBackward {
-                s: v,
-                x: SavedTensor::input(self),
-            }),
-            (BinOp::Pow, false) => record(out, "PowBackward0", &[self], |_| PowScalarBackward {
+            (BinOp::Pow, false) => record(out, &[self], |_| PowBackward0 {
                 exponent: v,
                 base: SavedTensor::input(self),
             }),
-            (BinOp::Pow, true) => record(out, "PowBackward2", &[self], |o| RpowBackward {
+            (BinOp::Pow, true) => record(out, &[self], |o| PowBackward2 {
                 s: v,
-                result: SavedTensor::output(o, "PowBackward2"),
+                result: SavedTensor::output(o),
                 x: SavedTensor::input(self),
             }),
-            (BinOp::Maximum | BinOp::Minimum, _) => {
-                let other = Tensor::full_dtype((), s, self.dtype());
-                self.binary_tensor(&other, op, 1.0)
-            }
+            (BinOp::Maximum | BinOp::Minimum, _) => unreachable!("handled above"),
         }
     }
 
@@ -530,31 +381,37 @@ impl Tensor {
     /// assert_eq!(a.add(&b).dims(), &[2, 3]);
     /// assert_eq!(a.add(1).to_vec::<f32>(), vec![2.0, 3.0]);
     /// ```
+    #[track_caller]
     pub fn add(&self, other: impl Into<TensorOrScalar>) -> Tensor {
         self.binary(other.into(), BinOp::Add)
     }
 
     /// `self + alpha * other` (`torch.add(self, other, alpha=alpha)`).
+    #[track_caller]
     pub fn add_alpha(&self, other: &Tensor, alpha: f64) -> Tensor {
         self.binary_tensor(other, BinOp::Add, alpha)
     }
 
     /// `self - other` with broadcasting (`torch.sub`).
+    #[track_caller]
     pub fn sub(&self, other: impl Into<TensorOrScalar>) -> Tensor {
         self.binary(other.into(), BinOp::Sub)
     }
 
     /// `self - alpha * other` (`torch.sub(self, other, alpha=alpha)`).
+    #[track_caller]
     pub fn sub_alpha(&self, other: &Tensor, alpha: f64) -> Tensor {
         self.binary_tensor(other, BinOp::Sub, alpha)
     }
 
     /// `other - self` for a number (`torch.rsub`, what `3.0 - t` computes).
+    #[track_caller]
     pub fn rsub(&self, other: impl Into<Scalar>) -> Tensor {
         self.binary_scalar(other.into(), BinOp::Sub, true)
     }
 
     /// `self * other` with broadcasting (`torch.mul`).
+    #[track_caller]
     pub fn mul(&self, other: impl Into<TensorOrScalar>) -> Tensor {
         self.binary(other.into(), BinOp::Mul)
     }
@@ -565,36 +422,43 @@ impl Tensor {
     /// use flambeau::tensor;
     /// assert_eq!(tensor!([1, 2]).div(2).to_vec::<f32>(), vec![0.5, 1.0]);
     /// ```
+    #[track_caller]
     pub fn div(&self, other: impl Into<TensorOrScalar>) -> Tensor {
         self.binary(other.into(), BinOp::Div)
     }
 
-    /// `other / self` for a number (what `2.0 / t` computes).
+    /// `other / self` for a number (what `2.0 / t` computes: `reciprocal(t) * other`, as PyTorch).
+    #[track_caller]
     pub fn rdiv(&self, other: impl Into<Scalar>) -> Tensor {
         self.binary_scalar(other.into(), BinOp::Div, true)
     }
 
     /// `self ** exponent` with a number or a tensor exponent (`torch.pow`).
+    #[track_caller]
     pub fn pow(&self, exponent: impl Into<TensorOrScalar>) -> Tensor {
         self.binary(exponent.into(), BinOp::Pow)
     }
 
     /// `base ** self` for a number base (`torch.pow(base, self)`, what `2.0 ** t` computes).
+    #[track_caller]
     pub fn rpow(&self, base: impl Into<Scalar>) -> Tensor {
         self.binary_scalar(base.into(), BinOp::Pow, true)
     }
 
     /// `self * self` (`torch.square`).
+    #[track_caller]
     pub fn square(&self) -> Tensor {
         self.pow(2)
     }
 
     /// The elementwise maximum; NaN propagates (`torch.maximum`).
+    #[track_caller]
     pub fn maximum(&self, other: impl Into<TensorOrScalar>) -> Tensor {
         self.binary(other.into(), BinOp::Maximum)
     }
 
     /// The elementwise minimum; NaN propagates (`torch.minimum`).
+    #[track_caller]
     pub fn minimum(&self, other: impl Into<TensorOrScalar>) -> Tensor {
         self.binary(other.into(), BinOp::Minimum)
     }
@@ -602,10 +466,5 @@ impl Tensor {
     /// Out-of-place addition without autograd (gradient buffers in the engine).
     pub(crate) fn add_tensor_raw(&self, other: &Tensor) -> Tensor {
         binary_raw(self, other, BinOp::Add)
-    }
-
-    /// Zeros shaped like this tensor, without autograd.
-    pub(crate) fn zeros_like_raw(&self) -> Tensor {
-        Tensor::zeros_like(self)
     }
 }

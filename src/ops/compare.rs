@@ -1,38 +1,15 @@
 //! Comparisons and logical operations, giving bool tensors (not differentiable).
 
 use super::binary::TensorOrScalar;
-use super::{cast_raw, result_type, with_two_cpu};
+use super::{ReadPair, result_type};
+use crate::backend::ops::{self, CmpOp};
 use crate::dtype::DType;
-use crate::kernels::cpu;
 use crate::scalar::result_type_with_scalar;
 use crate::shape::broadcast_shapes;
-use crate::storage::CpuStorage;
 use crate::tensor::Tensor;
 
-#[derive(Clone, Copy)]
-enum Cmp {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-}
-
-macro_rules! cmp_closure {
-    ($cmp:expr, $call:ident) => {
-        match $cmp {
-            Cmp::Eq => $call!(|a, b| a == b),
-            Cmp::Ne => $call!(|a, b| a != b),
-            Cmp::Lt => $call!(|a, b| a < b),
-            Cmp::Le => $call!(|a, b| a <= b),
-            Cmp::Gt => $call!(|a, b| a > b),
-            Cmp::Ge => $call!(|a, b| a >= b),
-        }
-    };
-}
-
-fn compare(a: &Tensor, other: TensorOrScalar, cmp: Cmp) -> Tensor {
+#[track_caller]
+fn compare<C: CmpOp>(a: &Tensor, other: TensorOrScalar, op: C) -> Tensor {
     let b = match other {
         TensorOrScalar::Tensor(t) => t,
         TensorOrScalar::Scalar(s) => {
@@ -42,38 +19,19 @@ fn compare(a: &Tensor, other: TensorOrScalar, cmp: Cmp) -> Tensor {
     };
     let ct = result_type(a, &b);
     let shape = broadcast_shapes(a.dims(), b.dims());
-    let (a, b) = (cast_raw(a, ct), cast_raw(&b, ct));
-    let dims = shape.dims();
-    let out = with_two_cpu(&a, &b, |sa, la, sb, lb| {
-        macro_rules! typed {
-            ($x:expr, $y:expr) => {{
-                macro_rules! go {
-                    ($f:expr) => {
-                        cpu::zip_map($x, la, $y, lb, dims, $f)
-                    };
-                }
-                cmp_closure!(cmp, go)
-            }};
-        }
-        match (sa, sb) {
-            (CpuStorage::F32(x), CpuStorage::F32(y)) => typed!(x, y),
-            (CpuStorage::F64(x), CpuStorage::F64(y)) => typed!(x, y),
-            (CpuStorage::I64(x), CpuStorage::I64(y)) => typed!(x, y),
-            (CpuStorage::Bool(x), CpuStorage::Bool(y)) => typed!(x, y),
-            _ => unreachable!("operands were cast to one dtype"),
-        }
-    });
-    Tensor::from_cpu(CpuStorage::Bool(out), shape)
+    let (a, b) = (a.cast_raw(ct), b.cast_raw(ct));
+    let storage = {
+        let pair = ReadPair::new(a.cell(), b.cell());
+        let (x, y) = pair.get();
+        x.compare(op, a.layout(), y, b.layout(), &shape)
+    };
+    Tensor::from_storage(storage, shape)
 }
 
-fn logical(a: &Tensor, b: &Tensor, f: fn(bool, bool) -> bool) -> Tensor {
-    let shape = broadcast_shapes(a.dims(), b.dims());
-    let (a, b) = (cast_raw(a, DType::Bool), cast_raw(b, DType::Bool));
-    let out = with_two_cpu(&a, &b, |sa, la, sb, lb| match (sa, sb) {
-        (CpuStorage::Bool(x), CpuStorage::Bool(y)) => cpu::zip_map(x, la, y, lb, shape.dims(), f),
-        _ => unreachable!("operands were cast to bool"),
-    });
-    Tensor::from_cpu(CpuStorage::Bool(out), shape)
+#[track_caller]
+fn logical<O: ops::BinaryOp>(a: &Tensor, b: &Tensor, op: O) -> Tensor {
+    a.cast_raw(DType::Bool)
+        .zip_raw(&b.cast_raw(DType::Bool), op)
 }
 
 impl Tensor {
@@ -86,27 +44,27 @@ impl Tensor {
     /// assert_eq!(a.gt(&tensor!([0.0, 5.0, 3.0])).to_vec::<bool>(), vec![true, false, false]);
     /// ```
     pub fn eq(&self, other: impl Into<TensorOrScalar>) -> Tensor {
-        compare(self, other.into(), Cmp::Eq)
+        compare(self, other.into(), ops::Eq)
     }
     /// Elementwise `!=` (`torch.ne`).
     pub fn ne(&self, other: impl Into<TensorOrScalar>) -> Tensor {
-        compare(self, other.into(), Cmp::Ne)
+        compare(self, other.into(), ops::Ne)
     }
     /// Elementwise `<` (`torch.lt`).
     pub fn lt(&self, other: impl Into<TensorOrScalar>) -> Tensor {
-        compare(self, other.into(), Cmp::Lt)
+        compare(self, other.into(), ops::Lt)
     }
     /// Elementwise `<=` (`torch.le`).
     pub fn le(&self, other: impl Into<TensorOrScalar>) -> Tensor {
-        compare(self, other.into(), Cmp::Le)
+        compare(self, other.into(), ops::Le)
     }
     /// Elementwise `>` (`torch.gt`).
     pub fn gt(&self, other: impl Into<TensorOrScalar>) -> Tensor {
-        compare(self, other.into(), Cmp::Gt)
+        compare(self, other.into(), ops::Gt)
     }
     /// Elementwise `>=` (`torch.ge`).
     pub fn ge(&self, other: impl Into<TensorOrScalar>) -> Tensor {
-        compare(self, other.into(), Cmp::Ge)
+        compare(self, other.into(), ops::Ge)
     }
 
     /// Whether two tensors have the same shape and elements (`torch.equal`).
@@ -133,24 +91,19 @@ impl Tensor {
 
     /// Elementwise logical and (`torch.logical_and`).
     pub fn logical_and(&self, other: &Tensor) -> Tensor {
-        logical(self, other, |a, b| a && b)
+        logical(self, other, ops::LogicalAnd {})
     }
     /// Elementwise logical or (`torch.logical_or`).
     pub fn logical_or(&self, other: &Tensor) -> Tensor {
-        logical(self, other, |a, b| a || b)
+        logical(self, other, ops::LogicalOr {})
     }
     /// Elementwise logical xor (`torch.logical_xor`).
     pub fn logical_xor(&self, other: &Tensor) -> Tensor {
-        logical(self, other, |a, b| a != b)
+        logical(self, other, ops::LogicalXor {})
     }
     /// Elementwise logical not (`torch.logical_not`).
     pub fn logical_not(&self) -> Tensor {
-        let b = cast_raw(self, DType::Bool);
-        let out = b.with_cpu(|s, l| match s {
-            CpuStorage::Bool(v) => cpu::map(v, l, |x| !x),
-            _ => unreachable!(),
-        });
-        Tensor::from_cpu(CpuStorage::Bool(out), self.shape().clone())
+        self.cast_raw(DType::Bool).map_raw(ops::LogicalNot {})
     }
 
     /// Elementwise NaN test (`torch.isnan`).

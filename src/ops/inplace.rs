@@ -1,31 +1,27 @@
-//! In-place operations (`add_`, `mul_`, `fill_`, `copy_`, ...). Each bumps the version counter
-//! shared by the tensor and its views, which is how a later backward detects that a saved tensor
-//! changed. Under autograd, the tensor's `grad_fn` is rebased onto the in-place operation, as in
-//! PyTorch.
+//! In-place operations (`add_`, `mul_`, `clamp_`, `fill_`, `copy_`, ...). Each bumps the version
+//! counter shared by the tensor and its views, which is how a later backward detects that a saved
+//! tensor changed. Under autograd the operation is computed out of place from a snapshot of the
+//! values that keeps the tensor's graph position, and the tensor's history is rebased onto it
+//! (for a view, its base gets a `CopySlices` node), as in PyTorch.
 
-use super::binary::{BinOp, TensorOrScalar, binary_raw, scalar_raw};
-use super::{cast_raw, result_type};
-use crate::autograd::{backward_fn, is_grad_enabled, record};
+use super::binary::{BinOp, TensorOrScalar, binary_raw, compute_type, scalar_raw, with_binop};
+use super::{broadcast_layout, result_type};
+use crate::autograd::{
+    backward_fn, check_inplace, grad_fn_of, is_grad_enabled, rebase_history, record,
+};
+use crate::backend::ops::{self, UnaryOp};
 use crate::dtype::DType;
-use crate::kernels::cpu::{self, fused};
 use crate::scalar::{Scalar, result_type_with_scalar};
-use crate::shape::{Layout, broadcast_strides};
-use crate::storage::CpuStorage;
+use crate::storage::lock;
 use crate::tensor::Tensor;
 use std::sync::atomic::Ordering;
 
-/// Refuses in-place changes PyTorch refuses: on a leaf that requires grad while grad mode is on.
-pub(crate) fn check_inplace(t: &Tensor) {
-    if is_grad_enabled() && t.requires_grad() && t.is_leaf() {
-        panic!("a leaf Variable that requires grad is being used in an in-place operation.");
-    }
-}
-
 /// Whether an in-place operation on `t` with `others` must be recorded in the graph.
-fn tracked(t: &Tensor, others: &[&Tensor]) -> bool {
+pub(crate) fn tracked(t: &Tensor, others: &[&Tensor]) -> bool {
     is_grad_enabled() && (t.requires_grad() || others.iter().any(|o| o.requires_grad()))
 }
 
+#[track_caller]
 fn check_cast(result: DType, out: DType) {
     if result.category() > out.category() {
         panic!(
@@ -36,21 +32,71 @@ fn check_cast(result: DType, out: DType) {
     }
 }
 
-backward_fn! {
-    struct ZeroGradBackward {}
-    saved []
-    fn backward(&mut self, grad, needs) {
-        smallvec::smallvec![Some(grad.mul(0.0))]
+/// PyTorch's memory-overlap checks before writing into `dst` while reading `srcs`
+/// (`assert_no_internal_overlap`, `assert_no_partial_overlap`).
+#[track_caller]
+pub(crate) fn check_overlap(dst: &Tensor, srcs: &[&Tensor]) {
+    if dst.layout().has_internal_overlap() {
+        panic!(
+            "unsupported operation: more than one element of the written-to tensor refers to a single memory location. Please clone() the tensor before performing the operation."
+        );
+    }
+    if srcs.iter().any(|s| partial_overlap(dst, s)) {
+        panic!(
+            "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory location. Please clone() the tensor before performing the operation."
+        );
+    }
+}
+
+/// ATen's `get_overlap_status(a, b) == Partial`: two dense views of one storage whose spans
+/// overlap without being the very same elements.
+fn partial_overlap(a: &Tensor, b: &Tensor) -> bool {
+    if a.is_same(b) || !a.shares_storage(b) || a.numel() == 0 || b.numel() == 0 {
+        return false;
+    }
+    let (la, lb) = (a.layout(), b.layout());
+    if !la.is_non_overlapping_and_dense() || !lb.is_non_overlapping_and_dense() {
+        return false; // too hard to tell: PyTorch lets it through
+    }
+    let (ra, rb) = (
+        la.offset..la.offset + la.numel(),
+        lb.offset..lb.offset + lb.numel(),
+    );
+    if ra == rb {
+        return la.strides != lb.strides;
+    }
+    ra.start < rb.end && rb.start < ra.end
+}
+
+/// Panics unless `src` broadcasts to exactly `dims`, with PyTorch's messages.
+#[track_caller]
+pub(crate) fn check_broadcast_to(src: &[usize], dims: &[usize]) {
+    let b = crate::shape::broadcast_shapes(dims, src);
+    if b.dims() != dims {
+        panic!(
+            "output with shape {:?} doesn't match the broadcast shape {:?}",
+            dims,
+            b.dims()
+        );
     }
 }
 
 backward_fn! {
-    struct CopyBackward { src: super::binary::InputMeta }
+    struct FillBackward0 {}
     saved []
     fn backward(&mut self, grad, needs) {
-        let gs = needs[0].then(|| grad.mul(0.0));
-        let gsrc = needs[1].then(|| self.src.reduce(grad));
-        smallvec::smallvec![gs, gsrc]
+        smallvec::smallvec![Some(Tensor::zeros_like(grad))]
+    }
+}
+
+backward_fn! {
+    /// `self.copy_(src)`: nothing flows to the overwritten values; `src` gets the gradient,
+    /// summed to its shape and cast to its dtype by the engine.
+    struct CopyBackwards {}
+    saved []
+    fn backward(&mut self, grad, needs) {
+        let gs = needs[0].then(|| Tensor::zeros_like(grad));
+        smallvec::smallvec![gs, needs[1].then(|| grad.clone())]
     }
 }
 
@@ -59,54 +105,51 @@ impl Tensor {
     /// operations compute from it so that what they save is never overwritten.
     fn snapshot(&self) -> Tensor {
         let copy = self.clone_tensor_raw();
-        if let Some(f) = self.grad_fn() {
+        let grad_fn = grad_fn_of(self);
+        let requires_grad = self.requires_grad();
+        if let Some(f) = grad_fn {
             copy.meta().grad_fn = Some(f);
         }
-        copy.0
-            .requires_grad
-            .store(self.requires_grad(), Ordering::Relaxed);
+        copy.0.requires_grad.store(requires_grad, Ordering::Relaxed);
         copy
     }
 
-    /// Makes `result` (computed from a snapshot) the new value and graph position of `self`.
-    fn rebase(&self, result: &Tensor) {
-        if self.0.is_view {
-            // PyTorch rebases the view's base onto a CopySlices node; until Flambeau does, an
-            // in-place change of a view under autograd is refused rather than lose gradients.
-            panic!(
-                "in-place operations on views are not supported yet in Flambeau when autograd records them (an operand requires grad); use the out-of-place operation, or no_grad if no gradient is wanted"
-            );
-        }
-        self.copy_raw(result);
-        if let Some(f) = result.grad_fn() {
-            self.0.storage.bump_rebases();
-            self.meta().grad_fn = Some(f);
-            self.0.requires_grad.store(true, Ordering::Relaxed);
-        }
+    /// Runs a tracked in-place operation: checks, computes `f(snapshot)` out of place, writes the
+    /// values and rebases the history.
+    #[track_caller]
+    fn inplace_tracked(&self, f: impl FnOnce(&Tensor) -> Tensor) -> Tensor {
+        check_inplace(self, true);
+        let result = f(&self.snapshot());
+        self.copy_raw(&result);
+        rebase_history(self, &result);
+        self.clone()
     }
 
     /// Writes `src` (broadcast to this shape, cast to this dtype) into this tensor's elements,
-    /// without autograd; bumps the version.
+    /// without autograd; bumps the version. A source sharing this tensor's storage is copied
+    /// first.
+    #[track_caller]
     pub(crate) fn copy_raw(&self, src: &Tensor) {
-        let src = cast_raw(src, self.dtype());
-        let dims = self.dims().to_vec();
-        // Read the source into a row-major buffer first: it may share storage with `self`.
-        check_broadcast_to(src.dims(), &dims);
-        let values = src.with_cpu(|s, l| {
-            let expanded = Layout {
-                shape: self.shape().clone(),
-                strides: broadcast_strides(l.dims(), &l.strides, &dims),
-                offset: l.offset,
-            };
-            crate::tensor::cast_storage(s, &expanded, s.dtype())
-        });
-        self.with_cpu_mut(|d, l| match (d, &values) {
-            (CpuStorage::F32(d), CpuStorage::F32(v)) => cpu::write_strided(d, l, v),
-            (CpuStorage::F64(d), CpuStorage::F64(v)) => cpu::write_strided(d, l, v),
-            (CpuStorage::I64(d), CpuStorage::I64(v)) => cpu::write_strided(d, l, v),
-            (CpuStorage::Bool(d), CpuStorage::Bool(v)) => cpu::write_strided(d, l, v),
-            _ => unreachable!("cast to the destination dtype"),
-        });
+        check_broadcast_to(src.dims(), self.dims());
+        let src = src.cast_raw(self.dtype());
+        let src = if src.shares_storage(self) {
+            src.clone_tensor_raw()
+        } else {
+            src
+        };
+        let src_layout = broadcast_layout(&src, self.dims());
+        {
+            let mut locked = lock(&[self.cell()], &[src.cell()]);
+            let (mut w, r) = locked.parts();
+            w[0].copy_into(self.layout(), r[0], &src_layout);
+        }
+        self.bump_version();
+    }
+
+    /// Applies an elementwise op in place, without autograd.
+    pub(crate) fn unary_inplace_raw<O: UnaryOp>(&self, op: O) {
+        self.0.storage.write().unary_inplace(op, self.layout());
+        self.bump_version();
     }
 
     /// `self += other` in place, without autograd (gradient accumulation).
@@ -114,53 +157,46 @@ impl Tensor {
         self.inplace_binary_raw(&TensorOrScalar::Tensor(other.clone()), BinOp::Add);
     }
 
-    /// Updates elements in place with a kernel, without autograd.
+    /// Updates elements in place with a kernel, without autograd. When the operation computes in
+    /// this tensor's dtype the kernel writes in place; otherwise (a wider or integer-to-float
+    /// computation) the result is computed out of place and cast back.
+    #[track_caller]
     fn inplace_binary_raw(&self, other: &TensorOrScalar, op: BinOp) {
-        // Fast path: float tensor and scalar or same-dtype tensor without shared storage.
-        let same_dtype_tensor = matches!(other, TensorOrScalar::Tensor(o) if o.dtype() == self.dtype() && !o.shares_storage(self));
-        if self.dtype().is_float()
-            && (same_dtype_tensor || matches!(other, TensorOrScalar::Scalar(_)))
-            && op != BinOp::Pow
-        {
-            match other {
-                TensorOrScalar::Scalar(s) => {
-                    let v = s.to_f64();
-                    self.with_cpu_mut(|d, l| match d {
-                        CpuStorage::F32(d) => apply_scalar(d, l, v as f32, op),
-                        CpuStorage::F64(d) => apply_scalar(d, l, v, op),
-                        _ => unreachable!(),
-                    });
-                }
-                TensorOrScalar::Tensor(o) => {
-                    let dims = self.dims().to_vec();
-                    check_broadcast_to(o.dims(), &dims);
-                    o.with_cpu(|s, ls| {
-                        let src = Layout {
-                            shape: self.shape().clone(),
-                            strides: broadcast_strides(ls.dims(), &ls.strides, &dims),
-                            offset: ls.offset,
-                        };
-                        self.with_cpu_mut(|d, l| match (d, s) {
-                            (CpuStorage::F32(d), CpuStorage::F32(s)) => {
-                                apply_tensor(d, l, s, &src, op)
-                            }
-                            (CpuStorage::F64(d), CpuStorage::F64(s)) => {
-                                apply_tensor(d, l, s, &src, op)
-                            }
-                            _ => unreachable!(),
-                        })
-                    });
-                }
-            }
+        let promoted = match other {
+            TensorOrScalar::Tensor(o) => result_type(self, o),
+            TensorOrScalar::Scalar(s) => result_type_with_scalar(self.dtype(), *s),
+        };
+        if compute_type(op, promoted) != self.dtype() {
+            let result = match other {
+                TensorOrScalar::Tensor(o) => binary_raw(self, o, op),
+                TensorOrScalar::Scalar(s) => scalar_raw(self, *s, op, false),
+            };
+            self.copy_raw(&result);
             return;
         }
-        let result = match other {
-            TensorOrScalar::Tensor(o) => binary_raw(self, o, op),
-            TensorOrScalar::Scalar(s) => scalar_raw(self, *s, op, false),
-        };
-        self.copy_raw(&result);
+        match other {
+            TensorOrScalar::Scalar(s) => {
+                let mut storage = self.0.storage.write();
+                with_binop!(op, o => storage.binary_scalar_inplace(o, self.layout(), *s));
+            }
+            TensorOrScalar::Tensor(o) => {
+                check_broadcast_to(o.dims(), self.dims());
+                let o = o.cast_raw(self.dtype());
+                let o = if o.shares_storage(self) {
+                    o.clone_tensor_raw()
+                } else {
+                    o
+                };
+                let ol = broadcast_layout(&o, self.dims());
+                let mut locked = lock(&[self.cell()], &[o.cell()]);
+                let (mut w, r) = locked.parts();
+                with_binop!(op, op => w[0].binary_inplace(op, self.layout(), r[0], &ol));
+            }
+        }
+        self.bump_version();
     }
 
+    #[track_caller]
     fn inplace_binary(&self, other: TensorOrScalar, op: BinOp) -> Tensor {
         let result_dtype = match &other {
             TensorOrScalar::Tensor(o) => result_type(self, o),
@@ -176,23 +212,20 @@ impl Tensor {
             TensorOrScalar::Tensor(o) => vec![o],
             TensorOrScalar::Scalar(_) => vec![],
         };
+        check_overlap(self, &others);
         if !tracked(self, &others) {
             self.inplace_binary_raw(&other, op);
             return self.clone();
         }
-        check_inplace(self);
-        let snap = self.snapshot();
-        let result = match (op, other) {
-            (BinOp::Add, o) => snap.add(o),
-            (BinOp::Sub, o) => snap.sub(o),
-            (BinOp::Mul, o) => snap.mul(o),
-            (BinOp::Div, o) => snap.div(o),
-            (BinOp::Pow, o) => snap.pow(o),
-            (BinOp::Maximum, o) => snap.maximum(o),
-            (BinOp::Minimum, o) => snap.minimum(o),
-        };
-        self.rebase(&result);
-        self.clone()
+        self.inplace_tracked(|snap| match op {
+            BinOp::Add => snap.add(other),
+            BinOp::Sub => snap.sub(other),
+            BinOp::Mul => snap.mul(other),
+            BinOp::Div => snap.div(other),
+            BinOp::Pow => snap.pow(other),
+            BinOp::Maximum => snap.maximum(other),
+            BinOp::Minimum => snap.minimum(other),
+        })
     }
 
     /// `self += other` in place (`tensor.add_(other)`); returns the tensor for chaining.
@@ -203,161 +236,108 @@ impl Tensor {
     /// t.add_(1.0).mul_(2.0);
     /// assert_eq!(t.to_vec::<f32>(), vec![4.0, 6.0]);
     /// ```
+    #[track_caller]
     pub fn add_(&self, other: impl Into<TensorOrScalar>) -> Tensor {
         self.inplace_binary(other.into(), BinOp::Add)
     }
 
-    /// `self += alpha * other` in place (`tensor.add_(other, alpha=alpha)`), the SGD update,
-    /// rounded as PyTorch's kernel (one fused multiply-add).
-    pub fn add_alpha_(&self, other: &Tensor, alpha: f64) -> Tensor {
-        if alpha == 1.0 {
-            return self.add_(other);
-        }
-        if !tracked(self, &[other])
-            && self.fused_update(&[other], |d, s| match d {
-                FusedDst::F32(y) => fused::axpy(y, s[0].f32(), alpha as f32),
-                FusedDst::F64(y) => fused::axpy(y, s[0].f64(), alpha),
-            })
-        {
-            return self.clone();
-        }
-        self.add_(&other.mul(alpha))
-    }
-
-    /// `self += value * t1 * t2` in place (`tensor.addcmul_(t1, t2, value=value)`).
-    pub fn addcmul_(&self, t1: &Tensor, t2: &Tensor, value: f64) -> Tensor {
-        if !tracked(self, &[t1, t2])
-            && self.fused_update(&[t1, t2], |d, s| match d {
-                FusedDst::F32(y) => fused::addcmul(y, s[0].f32(), s[1].f32(), value as f32),
-                FusedDst::F64(y) => fused::addcmul(y, s[0].f64(), s[1].f64(), value),
-            })
-        {
-            return self.clone();
-        }
-        self.add_(&t1.mul(value).mul(t2))
-    }
-
-    /// `self += value * t1 / t2` in place (`tensor.addcdiv_(t1, t2, value=value)`).
-    pub fn addcdiv_(&self, t1: &Tensor, t2: &Tensor, value: f64) -> Tensor {
-        if !tracked(self, &[t1, t2])
-            && self.fused_update(&[t1, t2], |d, s| match d {
-                FusedDst::F32(y) => fused::addcdiv(y, s[0].f32(), s[1].f32(), value as f32),
-                FusedDst::F64(y) => fused::addcdiv(y, s[0].f64(), s[1].f64(), value),
-            })
-        {
-            return self.clone();
-        }
-        self.add_(&t1.mul(value).div(t2))
-    }
-
-    /// `self += weight * (end - self)` in place (`tensor.lerp_(end, weight)`).
-    pub fn lerp_(&self, end: &Tensor, weight: f64) -> Tensor {
-        if !tracked(self, &[end])
-            && self.fused_update(&[end], |d, s| match d {
-                FusedDst::F32(y) => fused::lerp(y, s[0].f32(), weight as f32),
-                FusedDst::F64(y) => fused::lerp(y, s[0].f64(), weight),
-            })
-        {
-            return self.clone();
-        }
-        self.add_(&end.sub(self).mul(weight))
-    }
-
-    /// Runs a fused kernel on a contiguous float tensor with operands of its dtype broadcast to
-    /// its shape; returns false (doing nothing) when the fast path does not apply.
-    fn fused_update(
-        &self,
-        operands: &[&Tensor],
-        kernel: impl FnOnce(FusedDst<'_>, &[FusedSrc<'_>]),
-    ) -> bool {
-        let dtype = self.dtype();
-        if !dtype.is_float() || !self.is_contiguous() || operands.iter().any(|o| o.dtype() != dtype)
-        {
-            return false;
-        }
-        let dims = self.dims().to_vec();
-        // Operands are read in place when they already have this shape and layout; otherwise
-        // (broadcast, strided, or aliasing the destination) through a row-major copy.
-        let prepared: Vec<Tensor> = operands
-            .iter()
-            .map(|o| {
-                check_broadcast_to(o.dims(), &dims);
-                if o.dims() == dims.as_slice() && o.is_contiguous() && !o.shares_storage(self) {
-                    (*o).clone()
-                } else {
-                    o.expand(dims.as_slice()).clone_tensor_raw()
-                }
-            })
-            .collect();
-        // One read guard per distinct storage.
-        let mut guards = Vec::new();
-        let mut guard_of = Vec::new();
-        for (i, t) in prepared.iter().enumerate() {
-            match prepared[..i].iter().position(|u| u.shares_storage(t)) {
-                Some(j) => guard_of.push(guard_of[j]),
-                None => {
-                    guard_of.push(guards.len());
-                    guards.push(t.0.storage.read());
-                }
-            }
-        }
-        let srcs: Vec<FusedSrc<'_>> = prepared
-            .iter()
-            .zip(&guard_of)
-            .map(|(t, &g)| {
-                let r = t.layout().contiguous_range().expect("contiguous");
-                match guards[g].cpu() {
-                    CpuStorage::F32(v) => FusedSrc::F32(&v[r]),
-                    CpuStorage::F64(v) => FusedSrc::F64(&v[r]),
-                    _ => unreachable!("float"),
-                }
-            })
-            .collect();
-        self.with_cpu_mut(|d, l| {
-            let r = l.contiguous_range().expect("contiguous");
-            match d {
-                CpuStorage::F32(v) => kernel(FusedDst::F32(&mut v[r]), &srcs),
-                CpuStorage::F64(v) => kernel(FusedDst::F64(&mut v[r]), &srcs),
-                _ => unreachable!("float"),
-            }
-        });
-        true
-    }
-
     /// `self -= other` in place (`tensor.sub_(other)`).
+    #[track_caller]
     pub fn sub_(&self, other: impl Into<TensorOrScalar>) -> Tensor {
         self.inplace_binary(other.into(), BinOp::Sub)
     }
 
     /// `self *= other` in place (`tensor.mul_(other)`).
+    #[track_caller]
     pub fn mul_(&self, other: impl Into<TensorOrScalar>) -> Tensor {
         self.inplace_binary(other.into(), BinOp::Mul)
     }
 
     /// `self /= other` in place (`tensor.div_(other)`).
+    #[track_caller]
     pub fn div_(&self, other: impl Into<TensorOrScalar>) -> Tensor {
         self.inplace_binary(other.into(), BinOp::Div)
     }
 
     /// `self **= exponent` in place (`tensor.pow_(exponent)`).
+    #[track_caller]
     pub fn pow_(&self, exponent: impl Into<TensorOrScalar>) -> Tensor {
         self.inplace_binary(exponent.into(), BinOp::Pow)
     }
 
-    /// Limits values to `[min, max]` in place (`tensor.clamp_(min, max)`).
-    pub fn clamp_(&self, min: Option<f64>, max: Option<f64>) -> Tensor {
+    /// Runs a unary op in place: `raw` when autograd does not record it, else the out-of-place
+    /// `tracked` form on a snapshot.
+    #[track_caller]
+    fn inplace_unary<O: UnaryOp>(
+        &self,
+        op: O,
+        tracked_op: impl FnOnce(&Tensor) -> Tensor,
+    ) -> Tensor {
+        check_overlap(self, &[]);
         if !tracked(self, &[]) {
-            let r = no_record(|| self.clamp(min, max));
-            self.copy_raw(&r);
+            if self.dtype().is_float() || self.dtype() == DType::I64 {
+                self.unary_inplace_raw(op);
+            } else {
+                let r = crate::autograd::no_grad(|| tracked_op(self));
+                self.copy_raw(&r);
+            }
             return self.clone();
         }
-        check_inplace(self);
-        let r = self.snapshot().clamp(min, max);
-        self.rebase(&r);
-        self.clone()
+        self.inplace_tracked(tracked_op)
+    }
+
+    /// Limits values to `[min, max]` in place (`tensor.clamp_(min, max)`).
+    #[track_caller]
+    pub fn clamp_(&self, min: Option<f64>, max: Option<f64>) -> Tensor {
+        if min.is_none() && max.is_none() {
+            panic!("torch.clamp: At least one of 'min' or 'max' must not be None");
+        }
+        let op = ops::Clamp {
+            lo: min.unwrap_or(f64::NEG_INFINITY),
+            hi: max.unwrap_or(f64::INFINITY),
+        };
+        self.inplace_unary(op, |t| t.clamp(min, max))
+    }
+
+    /// `max(x, 0)` in place (`tensor.relu_()`).
+    #[track_caller]
+    pub fn relu_(&self) -> Tensor {
+        self.inplace_unary(ops::Relu {}, |t| t.relu())
+    }
+
+    /// The logistic function in place (`tensor.sigmoid_()`).
+    #[track_caller]
+    pub fn sigmoid_(&self) -> Tensor {
+        self.float_inplace(ops::Sigmoid {}, |t| t.sigmoid())
+    }
+
+    /// `tanh` in place (`tensor.tanh_()`).
+    #[track_caller]
+    pub fn tanh_(&self) -> Tensor {
+        self.float_inplace(ops::Tanh {}, |t| t.tanh())
+    }
+
+    /// `e^x` in place (`tensor.exp_()`).
+    #[track_caller]
+    pub fn exp_(&self) -> Tensor {
+        self.float_inplace(ops::Exp {}, |t| t.exp())
+    }
+
+    /// `-x` in place (`tensor.neg_()`).
+    #[track_caller]
+    pub fn neg_(&self) -> Tensor {
+        self.inplace_unary(ops::Neg {}, |t| t.neg())
+    }
+
+    /// A float function in place: integer tensors cannot hold the result (PyTorch's message).
+    #[track_caller]
+    fn float_inplace<O: UnaryOp>(&self, op: O, f: impl FnOnce(&Tensor) -> Tensor) -> Tensor {
+        check_cast(DType::F32, self.dtype());
+        self.inplace_unary(op, f)
     }
 
     /// Sets every element to zero (`tensor.zero_()`).
+    #[track_caller]
     pub fn zero_(&self) -> Tensor {
         self.fill_(0.0)
     }
@@ -370,24 +350,19 @@ impl Tensor {
     /// t.t().fill_(3.0);
     /// assert_eq!(t.to_vec::<f32>(), vec![3.0; 4]);
     /// ```
+    #[track_caller]
     pub fn fill_(&self, value: impl Into<Scalar>) -> Tensor {
         let value = value.into();
         check_cast(value.default_dtype(), self.dtype());
-        let filled = Tensor::full_dtype((), value, self.dtype());
         if !tracked(self, &[]) {
-            self.copy_raw(&filled);
+            self.0.storage.write().fill(self.layout(), value);
+            self.bump_version();
             return self.clone();
         }
-        check_inplace(self);
-        let snap = self.snapshot();
-        let r = record(
-            filled.expand(self.dims()).clone_tensor_raw(),
-            "FillBackward0",
-            &[&snap],
-            |_| ZeroGradBackward {},
-        );
-        self.rebase(&r);
-        self.clone()
+        self.inplace_tracked(|snap| {
+            let filled = Tensor::full_dtype(snap.shape(), value, snap.dtype());
+            record(filled, &[snap], |_| FillBackward0 {})
+        })
     }
 
     /// Copies `src` (broadcast, converted) into this tensor's elements (`tensor.copy_(src)`).
@@ -398,119 +373,36 @@ impl Tensor {
     /// t.copy_(&tensor!([1.0, 2.0]));
     /// assert_eq!(t.to_vec::<f32>(), vec![1.0, 2.0, 1.0, 2.0]);
     /// ```
+    #[track_caller]
     pub fn copy_(&self, src: &Tensor) -> Tensor {
+        if self.is_same(src) {
+            return self.clone();
+        }
+        check_overlap(self, &[src]);
         if !tracked(self, &[src]) {
             self.copy_raw(src);
             return self.clone();
         }
-        check_inplace(self);
-        let snap = self.snapshot();
-        let value = cast_raw(&src.detach(), self.dtype())
-            .expand(self.dims())
-            .clone_tensor_raw();
-        let meta = super::binary::InputMeta::of(src);
-        let r = record(value, "CopyBackwards", &[&snap, src], |_| CopyBackward {
-            src: meta,
-        });
-        self.rebase(&r);
-        self.clone()
+        self.inplace_tracked(|snap| {
+            check_broadcast_to(src.dims(), snap.dims());
+            let value = src
+                .detach()
+                .cast_raw(snap.dtype())
+                .expand(snap.dims())
+                .clone_tensor_raw();
+            record(value, &[snap, src], |_| CopyBackwards {})
+        })
     }
 
     /// Fills positions where `mask` is true with `value`, in place (`tensor.masked_fill_`).
+    #[track_caller]
     pub fn masked_fill_(&self, mask: &Tensor, value: impl Into<Scalar>) -> Tensor {
         let value = value.into();
         if !tracked(self, &[]) {
-            let r = no_record(|| self.masked_fill(mask, value));
+            let r = crate::autograd::no_grad(|| self.masked_fill(mask, value));
             self.copy_raw(&r);
             return self.clone();
         }
-        check_inplace(self);
-        let r = self.snapshot().masked_fill(mask, value);
-        self.rebase(&r);
-        self.clone()
-    }
-}
-
-/// Panics unless `src` broadcasts to exactly `dims`, with PyTorch's messages.
-fn check_broadcast_to(src: &[usize], dims: &[usize]) {
-    let b = crate::shape::broadcast_shapes(dims, src);
-    if b.dims() != dims {
-        panic!(
-            "output with shape {:?} doesn't match the broadcast shape {:?}",
-            dims,
-            b.dims()
-        );
-    }
-}
-
-fn no_record<R>(f: impl FnOnce() -> R) -> R {
-    crate::autograd::no_grad(f)
-}
-
-macro_rules! inplace_closure {
-    ($op:expr, $call:ident) => {
-        match $op {
-            BinOp::Add => $call!(|a, b| a + b),
-            BinOp::Sub => $call!(|a, b| a - b),
-            BinOp::Mul => $call!(|a, b| a * b),
-            BinOp::Div => $call!(|a, b| a / b),
-            BinOp::Maximum => $call!(|a: T, b| a.max_nan(b)),
-            BinOp::Minimum => $call!(|a: T, b| a.min_nan(b)),
-            BinOp::Pow => unreachable!("pow takes the general path"),
-        }
-    };
-}
-
-fn apply_scalar<T: crate::dtype::Float>(d: &mut [T], l: &Layout, s: T, op: BinOp) {
-    macro_rules! go {
-        ($f:expr) => {{
-            let f = $f;
-            cpu::update_strided(d, l, |x, _| f(x, s))
-        }};
-    }
-    inplace_closure!(op, go)
-}
-
-fn apply_tensor<T: crate::dtype::Float>(d: &mut [T], l: &Layout, s: &[T], src: &Layout, op: BinOp) {
-    macro_rules! go {
-        ($f:expr) => {{
-            let f = $f;
-            if let (Some(rd), Some(rs)) = (l.contiguous_range(), src.contiguous_range()) {
-                for (x, &y) in d[rd].iter_mut().zip(&s[rs]) {
-                    *x = f(*x, y);
-                }
-            } else {
-                let vals = cpu::to_contiguous(s, src);
-                cpu::update_strided(d, l, |x, i| f(x, vals[i]))
-            }
-        }};
-    }
-    inplace_closure!(op, go)
-}
-
-/// The destination of a fused kernel.
-enum FusedDst<'a> {
-    F32(&'a mut [f32]),
-    F64(&'a mut [f64]),
-}
-
-/// An operand of a fused kernel, row-major with the destination's shape.
-enum FusedSrc<'a> {
-    F32(&'a [f32]),
-    F64(&'a [f64]),
-}
-
-impl FusedSrc<'_> {
-    fn f32(&self) -> &[f32] {
-        match self {
-            FusedSrc::F32(v) => v,
-            FusedSrc::F64(_) => unreachable!("same dtype as the destination"),
-        }
-    }
-    fn f64(&self) -> &[f64] {
-        match self {
-            FusedSrc::F64(v) => v,
-            FusedSrc::F32(_) => unreachable!("same dtype as the destination"),
-        }
+        self.inplace_tracked(|snap| snap.masked_fill(mask, value))
     }
 }

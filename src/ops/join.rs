@@ -1,34 +1,34 @@
 //! Joining tensors: `cat` and `stack`.
 
-use super::cast_raw;
-use crate::autograd::{attach, backward_fn, needs_grad};
+use crate::autograd::{NamedBackward, attach, backward_fn, needs_grad};
 use crate::dtype::DType;
 use crate::shape::{Shape, wrap_dim};
 use crate::tensor::Tensor;
 
 backward_fn! {
-    struct CatBackward { dim: usize, sizes: Vec<usize>, dtypes: Vec<DType>, stacked: bool }
+    /// Each input gets its slice of the gradient (cast back to its dtype by the engine).
+    struct CatBackward0 { dim: usize, sizes: Vec<usize>, stacked: bool }
+    names [StackBackward0]
     saved []
     fn backward(&mut self, grad, needs) {
         let mut start = 0;
         self.sizes
             .iter()
-            .zip(&self.dtypes)
             .zip(needs)
-            .map(|((&len, &dtype), &need)| {
+            .map(|(&len, &need)| {
                 let s = start;
                 start += len;
                 need.then(|| {
                     let g = grad.narrow(self.dim as i64, s as i64, len);
-                    let g = if self.stacked { g.squeeze_dim(self.dim as i64) } else { g };
-                    if g.dtype() != dtype { g.to_dtype(dtype) } else { g }
+                    if self.stacked { g.squeeze_dim(self.dim as i64) } else { g }
                 })
             })
             .collect()
     }
 }
 
-fn cat_impl(tensors: &[&Tensor], dim: i64, name: &'static str, stacked: bool) -> Tensor {
+#[track_caller]
+fn cat_impl(tensors: &[&Tensor], dim: i64, record: bool) -> Tensor {
     if tensors.is_empty() {
         panic!("torch.cat(): expected a non-empty list of Tensors");
     }
@@ -79,21 +79,20 @@ fn cat_impl(tensors: &[&Tensor], dim: i64, name: &'static str, stacked: bool) ->
         let len = t.dims()[d];
         if len > 0 {
             let view = out.narrow_raw(d, start, len);
-            view.copy_raw(&cast_raw(t, dtype));
+            view.copy_raw(&t.cast_raw(dtype));
         }
         start += len;
     }
-    if needs_grad(tensors) {
-        let backward = CatBackward {
+    if record && needs_grad(tensors) {
+        let backward = CatBackward0 {
             dim: d,
             sizes: tensors
                 .iter()
                 .map(|t| if t.ndim() == nd { t.dims()[d] } else { 0 })
                 .collect(),
-            dtypes: tensors.iter().map(|t| t.dtype()).collect(),
-            stacked,
+            stacked: false,
         };
-        attach(&out, name, tensors, Box::new(backward));
+        attach(&out, CatBackward0::NAME, tensors, Box::new(backward));
     }
     out
 }
@@ -106,8 +105,9 @@ impl Tensor {
     /// let c = Tensor::cat(&[&tensor!([[1.0, 2.0]]), &tensor!([[3.0, 4.0]])], 0);
     /// assert_eq!(c.dims(), &[2, 2]);
     /// ```
+    #[track_caller]
     pub fn cat(tensors: &[&Tensor], dim: i64) -> Tensor {
-        cat_impl(tensors, dim, "CatBackward0", false)
+        cat_impl(tensors, dim, true)
     }
 
     /// Stacks along a new dim (`torch.stack(tensors, dim)`).
@@ -117,6 +117,7 @@ impl Tensor {
     /// let s = Tensor::stack(&[&tensor!([1.0, 2.0]), &tensor!([3.0, 4.0])], 1);
     /// assert_eq!(s.to_vec::<f32>(), vec![1.0, 3.0, 2.0, 4.0]);
     /// ```
+    #[track_caller]
     pub fn stack(tensors: &[&Tensor], dim: i64) -> Tensor {
         if tensors.is_empty() {
             panic!("stack expects a non-empty TensorList");
@@ -134,17 +135,16 @@ impl Tensor {
         let d = wrap_dim(dim, tensors[0].ndim() + 1);
         let expanded: Vec<Tensor> = tensors.iter().map(|t| t.unsqueeze_raw(d)).collect();
         let refs: Vec<&Tensor> = expanded.iter().collect();
-        let out = cat_impl(&refs, d as i64, "StackBackward0", true);
+        let out = cat_impl(&refs, d as i64, false);
         // The unsqueezed aliases carry no autograd state, so the node is attached here, with
         // edges to the original tensors.
         if needs_grad(tensors) {
-            let backward = CatBackward {
+            let backward = StackBackward0 {
                 dim: d,
                 sizes: vec![1; tensors.len()],
-                dtypes: tensors.iter().map(|t| t.dtype()).collect(),
                 stacked: true,
             };
-            attach(&out, "StackBackward0", tensors, Box::new(backward));
+            attach(&out, StackBackward0::NAME, tensors, Box::new(backward));
         }
         out
     }

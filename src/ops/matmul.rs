@@ -1,155 +1,40 @@
 //! Matrix products: `mm`, `bmm`, `mv`, `dot`, `addmm`, and `matmul` with PyTorch's rules for
 //! 1-D, 2-D, batched and broadcast operands.
 
-use super::{cast_raw, result_type};
+use super::result_type;
 use crate::autograd::{SavedOpt, SavedTensor, backward_fn, record};
-use crate::dtype::DType;
-use crate::kernels::cpu::gemm::{GemmElem, MatRef};
 use crate::shape::{Layout, Shape, broadcast_shapes};
-use crate::storage::CpuStorage;
 use crate::tensor::Tensor;
-
-/// `C[b] = A[b] · B[b]` for every batch `b`, reading strided operands in place.
-/// `a`: (batch, m, k), `b`: (batch, k, n) layouts given as (offset per batch, strides).
-#[allow(clippy::too_many_arguments)]
-fn batched_gemm<T: GemmElem>(
-    batch: usize,
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[T],
-    a_batch: &[usize],
-    ar: MatRef,
-    b: &[T],
-    b_batch: &[usize],
-    br: MatRef,
-    out: &mut [T],
-    accumulate: bool,
-) {
-    for i in 0..batch {
-        let ai = MatRef {
-            offset: a_batch[i],
-            ..ar
-        };
-        let bi = MatRef {
-            offset: b_batch[i],
-            ..br
-        };
-        T::gemm(
-            m,
-            n,
-            k,
-            a,
-            ai,
-            b,
-            bi,
-            &mut out[i * m * n..(i + 1) * m * n],
-            accumulate,
-        );
-    }
-}
-
-/// Offsets of every matrix of a batched layout whose last two dims are the matrix dims.
-fn batch_offsets(l: &Layout) -> Vec<usize> {
-    let nd = l.ndim();
-    let batch_layout = Layout {
-        shape: Shape::new(&l.dims()[..nd - 2]),
-        strides: l.strides[..nd - 2].iter().copied().collect(),
-        offset: l.offset,
-    };
-    let mut out = Vec::with_capacity(batch_layout.numel());
-    crate::shape::for_each_offset(&batch_layout, |o| out.push(o));
-    out
-}
 
 /// Raw product of `a` (..., m, k) and `b` (..., k, n) with identical batch dims; with `init`
 /// (already of the output's shape), the product is added to it, as BLAS's `beta = 1`.
+#[track_caller]
 fn matmul_raw(a: &Tensor, b: &Tensor, init: Option<&Tensor>) -> Tensor {
     let dtype = result_type(a, b);
-    let (a, b) = (cast_raw(a, dtype), cast_raw(b, dtype));
+    let (a, b) = (a.cast_raw(dtype), b.cast_raw(dtype));
+    if !dtype.is_float() && dtype != crate::DType::I64 {
+        panic!(
+            "\"addmm_impl_cpu_\" not implemented for '{}'",
+            dtype.scalar_name()
+        );
+    }
     let nd = a.ndim();
-    let (m, k, n) = (a.dims()[nd - 2], a.dims()[nd - 1], b.dims()[nd - 1]);
     let mut out_dims = a.dims().to_vec();
-    out_dims[nd - 1] = n;
-    let batch: usize = a.dims()[..nd - 2].iter().product();
-    let (la, lb) = (a.layout().clone(), b.layout().clone());
-    let ar = MatRef {
-        offset: 0,
-        rs: la.strides[nd - 2],
-        cs: la.strides[nd - 1],
-    };
-    let br = MatRef {
-        offset: 0,
-        rs: lb.strides[nd - 2],
-        cs: lb.strides[nd - 1],
-    };
-    let (ao, bo) = (batch_offsets(&la), batch_offsets(&lb));
-    let storage = super::with_two_cpu(&a, &b, |sa, _, sb, _| {
-        fn go<T: GemmElem>(
-            batch: usize,
-            m: usize,
-            k: usize,
-            n: usize,
-            x: &[T],
-            ao: &[usize],
-            ar: MatRef,
-            y: &[T],
-            bo: &[usize],
-            br: MatRef,
-            init: Option<Vec<T>>,
-        ) -> Vec<T> {
-            let accumulate = init.is_some();
-            let mut out = init.unwrap_or_else(|| vec![T::zero(); batch * m * n]);
-            batched_gemm(batch, m, k, n, x, ao, ar, y, bo, br, &mut out, accumulate);
-            out
+    out_dims[nd - 1] = b.dims()[nd - 1];
+    let storage = match init {
+        Some(c) => {
+            let c = c.cast_raw(dtype);
+            let mut locked = crate::storage::lock(&[], &[a.cell(), b.cell(), c.cell()]);
+            let r = locked.reads();
+            r[0].matmul(a.layout(), r[1], b.layout(), Some((r[2], c.layout())))
         }
-        match (sa, sb) {
-            (CpuStorage::F32(x), CpuStorage::F32(y)) => CpuStorage::F32(go(
-                batch,
-                m,
-                k,
-                n,
-                x,
-                &ao,
-                ar,
-                y,
-                &bo,
-                br,
-                init.map(|t| t.to_vec::<f32>()),
-            )),
-            (CpuStorage::F64(x), CpuStorage::F64(y)) => CpuStorage::F64(go(
-                batch,
-                m,
-                k,
-                n,
-                x,
-                &ao,
-                ar,
-                y,
-                &bo,
-                br,
-                init.map(|t| t.to_vec::<f64>()),
-            )),
-            (CpuStorage::I64(x), CpuStorage::I64(y)) => CpuStorage::I64(go(
-                batch,
-                m,
-                k,
-                n,
-                x,
-                &ao,
-                ar,
-                y,
-                &bo,
-                br,
-                init.map(|t| t.to_vec::<i64>()),
-            )),
-            _ => panic!(
-                "\"addmm_impl_cpu_\" not implemented for '{}'",
-                dtype.scalar_name()
-            ),
+        None => {
+            let pair = super::ReadPair::new(a.cell(), b.cell());
+            let (x, y) = pair.get();
+            x.matmul(a.layout(), y, b.layout(), None)
         }
-    });
-    Tensor::from_cpu(storage, Shape::new(&out_dims))
+    };
+    Tensor::from_storage(storage, Shape::new(&out_dims))
 }
 
 /// Whether a matrix is stored column-major (a transposed contiguous matrix, such as `weight.t()`).
@@ -181,17 +66,17 @@ fn mm_mat2_backward(grad: &Tensor, mat1: &Tensor, mat2_col_major: bool) -> Tenso
 }
 
 backward_fn! {
-    struct MmBackward { a: Option<SavedTensor>, b: Option<SavedTensor>, a_dtype: DType, b_dtype: DType, a_cm: bool, b_cm: bool }
+    struct MmBackward0 { a: Option<SavedTensor>, b: Option<SavedTensor>, a_cm: bool, b_cm: bool }
     saved [a, b]
     fn backward(&mut self, grad, needs) {
-        let ga = needs[0].then(|| mm_mat1_backward(grad, self.b.get(), self.a_cm).to_dtype(self.a_dtype));
-        let gb = needs[1].then(|| mm_mat2_backward(grad, self.a.get(), self.b_cm).to_dtype(self.b_dtype));
+        let ga = needs[0].then(|| mm_mat1_backward(grad, &self.b.get(), self.a_cm));
+        let gb = needs[1].then(|| mm_mat2_backward(grad, &self.a.get(), self.b_cm));
         smallvec::smallvec![ga, gb]
     }
 }
 
 backward_fn! {
-    struct BmmBackward { a: Option<SavedTensor>, b: Option<SavedTensor> }
+    struct BmmBackward0 { a: Option<SavedTensor>, b: Option<SavedTensor> }
     saved [a, b]
     fn backward(&mut self, grad, needs) {
         let ga = needs[0].then(|| grad.bmm(&self.b.get().transpose(1, 2)));
@@ -201,7 +86,7 @@ backward_fn! {
 }
 
 backward_fn! {
-    struct MvBackward { a: Option<SavedTensor>, v: Option<SavedTensor> }
+    struct MvBackward0 { a: Option<SavedTensor>, v: Option<SavedTensor> }
     saved [a, v]
     fn backward(&mut self, grad, needs) {
         let ga = needs[0].then(|| grad.unsqueeze(1).mul(self.v.get().unsqueeze(0)));
@@ -211,7 +96,7 @@ backward_fn! {
 }
 
 backward_fn! {
-    struct DotBackward { a: Option<SavedTensor>, b: Option<SavedTensor> }
+    struct DotBackward0 { a: Option<SavedTensor>, b: Option<SavedTensor> }
     saved [a, b]
     fn backward(&mut self, grad, needs) {
         let ga = needs[0].then(|| grad.mul(self.b.get()));
@@ -221,12 +106,13 @@ backward_fn! {
 }
 
 backward_fn! {
-    struct AddmmBackward { bias: super::binary::InputMeta, a: Option<SavedTensor>, b: Option<SavedTensor>, a_cm: bool, b_cm: bool }
+    /// `bias + mat1 · mat2`: the bias's gradient is summed back to its shape by the engine.
+    struct AddmmBackward0 { a: Option<SavedTensor>, b: Option<SavedTensor>, a_cm: bool, b_cm: bool }
     saved [a, b]
     fn backward(&mut self, grad, needs) {
-        let gbias = needs[0].then(|| self.bias.reduce(grad));
-        let ga = needs[1].then(|| mm_mat1_backward(grad, self.b.get(), self.a_cm));
-        let gb = needs[2].then(|| mm_mat2_backward(grad, self.a.get(), self.b_cm));
+        let gbias = needs[0].then(|| grad.clone());
+        let ga = needs[1].then(|| mm_mat1_backward(grad, &self.b.get(), self.a_cm));
+        let gb = needs[2].then(|| mm_mat2_backward(grad, &self.a.get(), self.b_cm));
         smallvec::smallvec![gbias, ga, gb]
     }
 }
@@ -240,14 +126,13 @@ impl Tensor {
     /// assert_eq!(a.mm(&a).to_vec::<f32>(), vec![7.0, 10.0, 15.0, 22.0]);
     /// ```
     pub fn mm(&self, other: &Tensor) -> Tensor {
-        check_mm(self, other);
+        check_mm(self, other, "mm");
+        check_mm_dtypes(self, other);
         let out = matmul_raw(self, other, None);
         let (ra, rb) = (self.requires_grad(), other.requires_grad());
-        record(out, "MmBackward0", &[self, other], |_| MmBackward {
+        record(out, &[self, other], |_| MmBackward0 {
             a: SavedTensor::input_if(self, rb),
             b: SavedTensor::input_if(other, ra),
-            a_dtype: self.dtype(),
-            b_dtype: other.dtype(),
             a_cm: col_major(self),
             b_cm: col_major(other),
         })
@@ -269,10 +154,16 @@ impl Tensor {
                 other.dims()[1]
             );
         }
-        check_same_dtype(self, other, "bmm");
+        if self.dtype() != other.dtype() {
+            panic!(
+                "expected scalar type {} but found {}",
+                self.dtype().scalar_name(),
+                other.dtype().scalar_name()
+            );
+        }
         let out = matmul_raw(self, other, None);
         let (ra, rb) = (self.requires_grad(), other.requires_grad());
-        record(out, "BmmBackward0", &[self, other], |_| BmmBackward {
+        record(out, &[self, other], |_| BmmBackward0 {
             a: SavedTensor::input_if(self, rb),
             b: SavedTensor::input_if(other, ra),
         })
@@ -296,10 +187,17 @@ impl Tensor {
                     .join("x")
             );
         }
-        check_same_dtype(self, vec, "mv");
+        if self.dtype() != vec.dtype() {
+            panic!(
+                "addmv input tensors must have the same dtype, but got {}, {}, and {}",
+                vec.dtype().scalar_name(),
+                self.dtype().scalar_name(),
+                vec.dtype().scalar_name()
+            );
+        }
         let out = matmul_raw(self, &vec.unsqueeze_raw(1), None).reshape_raw(&[self.dims()[0]]);
         let (ra, rb) = (self.requires_grad(), vec.requires_grad());
-        record(out, "MvBackward0", &[self, vec], |_| MvBackward {
+        record(out, &[self, vec], |_| MvBackward0 {
             a: SavedTensor::input_if(self, rb),
             v: SavedTensor::input_if(vec, ra),
         })
@@ -323,11 +221,17 @@ impl Tensor {
                 other.numel()
             );
         }
-        check_same_dtype(self, other, "dot");
+        if self.dtype() != other.dtype() {
+            panic!(
+                "dot : expected both vectors to have same dtype, but found {} and {}",
+                self.dtype().scalar_name(),
+                other.dtype().scalar_name()
+            );
+        }
         let out =
             matmul_raw(&self.unsqueeze_raw(0), &other.unsqueeze_raw(1), None).reshape_raw(&[]);
         let (ra, rb) = (self.requires_grad(), other.requires_grad());
-        record(out, "DotBackward0", &[self, other], |_| DotBackward {
+        record(out, &[self, other], |_| DotBackward0 {
             a: SavedTensor::input_if(self, rb),
             b: SavedTensor::input_if(other, ra),
         })
@@ -336,21 +240,32 @@ impl Tensor {
     /// `bias + mat1 · mat2`, with `bias` broadcast (`torch.addmm`): what `nn.Linear` computes.
     pub fn addmm(bias: &Tensor, mat1: &Tensor, mat2: &Tensor) -> Tensor {
         // The bias, broadcast to the output, is the starting value the product is added to.
-        let (m, n) = (mat1.dims()[0], mat2.dims().get(1).copied().unwrap_or(0));
+        check_mm(mat1, mat2, "addmm");
+        if mat1.dtype() != mat2.dtype() {
+            panic!(
+                "mat1 and mat2 must have the same dtype, but got {} and {}",
+                mat1.dtype().scalar_name(),
+                mat2.dtype().scalar_name()
+            );
+        }
+        if bias.dtype() != mat2.dtype() {
+            panic!(
+                "self and mat2 must have the same dtype, but got {} and {}",
+                bias.dtype().scalar_name(),
+                mat2.dtype().scalar_name()
+            );
+        }
+        let (m, n) = (mat1.dims()[0], mat2.dims()[1]);
         let out = crate::autograd::no_grad(|| {
-            check_mm(mat1, mat2);
             let init = bias.expand([m, n]);
             matmul_raw(mat1, mat2, Some(&init))
         });
         let (ra, rb) = (mat1.requires_grad(), mat2.requires_grad());
-        record(out, "AddmmBackward0", &[bias, mat1, mat2], |_| {
-            AddmmBackward {
-                bias: super::binary::InputMeta::of(bias),
-                a: SavedTensor::input_if(mat1, rb),
-                b: SavedTensor::input_if(mat2, ra),
-                a_cm: col_major(mat1),
-                b_cm: col_major(mat2),
-            }
+        record(out, &[bias, mat1, mat2], |_| AddmmBackward0 {
+            a: SavedTensor::input_if(mat1, rb),
+            b: SavedTensor::input_if(mat2, ra),
+            a_cm: col_major(mat1),
+            b_cm: col_major(mat2),
         })
     }
 
@@ -373,10 +288,7 @@ impl Tensor {
         match (d1, d2) {
             (1, 1) => self.dot(other),
             (2, 1) => self.mv(other),
-            (1, 2) => self
-                .unsqueeze(0)
-                .mm(other)
-                .squeeze_named(0, "SqueezeBackward4"),
+            (1, 2) => self.unsqueeze(0).mm(other).squeeze_matmul_row(),
             (2, 2) => self.mm(other),
             (_, 1) | (_, 2) if d1 >= 3 => {
                 // Fold the batch into the rows: (..., n, k) -> (-1, k), one mm, unfold.
@@ -445,7 +357,9 @@ impl Tensor {
     /// let b = tensor!([0.5, 0.5, 0.5]);
     /// assert_eq!(x.linear(&w, Some(&b)).to_vec::<f32>(), vec![1.5, 2.5, 3.5]);
     /// ```
+    #[track_caller]
     pub fn linear(&self, weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
+        check_linear(self, weight, bias);
         match (self.ndim(), bias) {
             (2, Some(b)) => Tensor::addmm(b, self, &weight.t()),
             (d, Some(b)) if d > 2 => {
@@ -473,30 +387,71 @@ impl Tensor {
     }
 }
 
-/// The checks of `torch.mm`, with PyTorch's messages.
-fn check_mm(mat1: &Tensor, mat2: &Tensor) {
+/// `F.linear`'s checks with the messages PyTorch gives, which name the kernel it reaches:
+/// `addmm` with a bias, `mm` without.
+#[track_caller]
+fn check_linear(input: &Tensor, weight: &Tensor, bias: Option<&Tensor>) {
+    if input.ndim() == 0 || weight.ndim() != 2 {
+        return;
+    }
+    let op = if bias.is_some() { "addmm" } else { "mm" };
+    let d = input.ndim();
+    let k = input.dims()[d - 1];
+    let rows: usize = input.dims()[..d - 1].iter().product();
+    if weight.dims()[1] != k {
+        panic!(
+            "{op}: mat1 and mat2 shapes cannot be multiplied ({rows}x{k} and {}x{})",
+            weight.dims()[1],
+            weight.dims()[0]
+        );
+    }
+    match bias {
+        Some(b) => {
+            if input.dtype() != weight.dtype() {
+                panic!(
+                    "mat1 and mat2 must have the same dtype, but got {} and {}",
+                    input.dtype().scalar_name(),
+                    weight.dtype().scalar_name()
+                );
+            }
+            if b.dtype() != weight.dtype() {
+                panic!(
+                    "self and mat2 must have the same dtype, but got {} and {}",
+                    b.dtype().scalar_name(),
+                    weight.dtype().scalar_name()
+                );
+            }
+        }
+        None => check_mm_dtypes(input, weight),
+    }
+}
+
+/// The shape checks of `torch.mm` / `torch.addmm`, with PyTorch's messages.
+#[track_caller]
+fn check_mm(mat1: &Tensor, mat2: &Tensor, op: &str) {
     if mat1.ndim() != 2 {
         panic!("self must be a matrix");
     }
     if mat2.ndim() != 2 {
-        panic!("mat2 must be a matrix");
+        panic!("{op}: mat2 must be a matrix, got {}-D tensor", mat2.ndim());
     }
     if mat1.dims()[1] != mat2.dims()[0] {
         panic!(
-            "mm: mat1 and mat2 shapes cannot be multiplied ({}x{} and {}x{})",
+            "{op}: mat1 and mat2 shapes cannot be multiplied ({}x{} and {}x{})",
             mat1.dims()[0],
             mat1.dims()[1],
             mat2.dims()[0],
             mat2.dims()[1]
         );
     }
-    check_same_dtype(mat1, mat2, "mm");
 }
 
-fn check_same_dtype(a: &Tensor, b: &Tensor, op: &str) {
+/// `torch.mm`'s dtype check, with PyTorch's message.
+#[track_caller]
+fn check_mm_dtypes(a: &Tensor, b: &Tensor) {
     if a.dtype() != b.dtype() {
         panic!(
-            "expected m1 and m2 to have the same dtype, but got: {} != {} (in {op})",
+            "expected m1 and m2 to have the same dtype, but got: {} != {}",
             a.dtype().scalar_name().to_lowercase(),
             b.dtype().scalar_name().to_lowercase()
         );

@@ -1,10 +1,15 @@
-//! Tensor operations, each forward beside its backward.
+//! Tensor operations, each forward beside its backward. Operations speak of tensors and call the
+//! backend families of `Storage` (they never see a device's buffers); a function or method with
+//! `_raw` in its name records no autograd.
 
+pub(crate) mod activation;
 pub(crate) mod binary;
 pub(crate) mod compare;
+pub(crate) mod fused;
 pub(crate) mod index;
 pub(crate) mod inplace;
 pub(crate) mod join;
+pub(crate) mod loss;
 pub(crate) mod matmul;
 pub(crate) mod operators;
 pub(crate) mod reduce;
@@ -14,32 +19,40 @@ pub(crate) mod view;
 
 pub use binary::TensorOrScalar;
 
+use crate::backend::ops::{BinaryOp, UnaryOp};
 use crate::dtype::DType;
-use crate::storage::CpuStorage;
+use crate::shape::{Layout, Shape, broadcast_shapes, broadcast_strides};
+use crate::storage::{Storage, StorageCell};
 use crate::tensor::Tensor;
+use std::sync::RwLockReadGuard;
 
-/// Reads two tensors' buffers at once; a buffer shared by both is locked only once.
-pub(crate) fn with_two_cpu<R>(
-    a: &Tensor,
-    b: &Tensor,
-    f: impl FnOnce(&CpuStorage, &crate::shape::Layout, &CpuStorage, &crate::shape::Layout) -> R,
-) -> R {
-    if a.shares_storage(b) {
-        a.with_cpu(|s, la| f(s, la, s, b.layout()))
-    } else {
-        a.with_cpu(|sa, la| b.with_cpu(|sb, lb| f(sa, la, sb, lb)))
-    }
+/// Read access to two storages for one operation: a storage shared by both is locked once, two
+/// distinct ones in address order (the global lock order of `storage::lock`).
+pub(crate) enum ReadPair<'a> {
+    One(RwLockReadGuard<'a, Storage>),
+    Two(RwLockReadGuard<'a, Storage>, RwLockReadGuard<'a, Storage>),
 }
 
-/// The tensor converted to `dtype` without recording autograd (a no-op when it already has it).
-pub(crate) fn cast_raw(t: &Tensor, dtype: DType) -> Tensor {
-    if t.dtype() == dtype {
-        t.clone()
-    } else {
-        Tensor::from_cpu(
-            t.with_cpu(|s, l| crate::tensor::cast_storage(s, l, dtype)),
-            t.shape().clone(),
-        )
+impl<'a> ReadPair<'a> {
+    pub fn new(a: &'a StorageCell, b: &'a StorageCell) -> ReadPair<'a> {
+        let (pa, pb) = (a as *const StorageCell, b as *const StorageCell);
+        if pa == pb {
+            ReadPair::One(a.read())
+        } else if pa < pb {
+            let ga = a.read();
+            ReadPair::Two(ga, b.read())
+        } else {
+            let gb = b.read();
+            ReadPair::Two(a.read(), gb)
+        }
+    }
+
+    /// The two storages, in the order given.
+    pub fn get(&self) -> (&Storage, &Storage) {
+        match self {
+            ReadPair::One(g) => (g, g),
+            ReadPair::Two(a, b) => (a, b),
+        }
     }
 }
 
@@ -62,4 +75,48 @@ pub(crate) fn result_type(a: &Tensor, b: &Tensor) -> DType {
 /// The float type an operation on `dtype` computes in (integers and bools become float32).
 pub(crate) fn float_type(dtype: DType) -> DType {
     if dtype.is_float() { dtype } else { DType::F32 }
+}
+
+/// A layout reading `t` as if expanded to `dims` (stride 0 on broadcast dims).
+pub(crate) fn broadcast_layout(t: &Tensor, dims: &[usize]) -> Layout {
+    let l = t.layout();
+    Layout {
+        shape: Shape::new(dims),
+        strides: broadcast_strides(l.dims(), &l.strides, dims),
+        offset: l.offset,
+    }
+}
+
+impl Tensor {
+    /// `op(x)` for every element, without autograd; the result has this tensor's dtype.
+    pub(crate) fn map_raw<O: UnaryOp>(&self, op: O) -> Tensor {
+        let storage = self.storage().unary(op, self.layout());
+        Tensor::from_storage(storage, self.shape().clone())
+    }
+
+    /// `op(x)` computed in float (integers are promoted to float32 first, as PyTorch's `exp`,
+    /// `log`, ... do), without autograd.
+    pub(crate) fn map_float_raw<O: UnaryOp>(&self, op: O) -> Tensor {
+        self.cast_raw(float_type(self.dtype())).map_raw(op)
+    }
+
+    /// `op(self, other)` with both broadcast, without autograd; both have one dtype already.
+    #[track_caller]
+    pub(crate) fn zip_raw<O: BinaryOp>(&self, other: &Tensor, op: O) -> Tensor {
+        let shape = broadcast_shapes(self.dims(), other.dims());
+        let storage = {
+            let pair = ReadPair::new(self.cell(), other.cell());
+            let (a, b) = pair.get();
+            a.binary(op, self.layout(), b, other.layout(), &shape)
+        };
+        Tensor::from_storage(storage, shape)
+    }
+
+    /// `op(self, other)` computed in the promoted float type of both, without autograd (the
+    /// fused kernels of the named backward ops).
+    #[track_caller]
+    pub(crate) fn zip_float_raw<O: BinaryOp>(&self, other: &Tensor, op: O) -> Tensor {
+        let dtype = float_type(DType::promote(self.dtype(), other.dtype()));
+        self.cast_raw(dtype).zip_raw(&other.cast_raw(dtype), op)
+    }
 }

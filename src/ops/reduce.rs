@@ -1,101 +1,13 @@
 //! Reductions over all elements or some dims, with `keepdim`: `sum`, `mean`, `max`/`min` (values
 //! and indices), `amax`/`amin`, `argmax`/`argmin`, `var`/`std`, `logsumexp`, and `sum_to_size`
-//! (the reduction that undoes broadcasting in backward passes).
+//! (the reduction that undoes broadcasting in backward passes). The kernels (PyTorch's
+//! summation order, float64 accumulation for variances) are the backend's reduction family.
 
-use super::{cast_raw, float_type};
+use super::float_type;
 use crate::autograd::{SavedTensor, backward_fn, record};
-use crate::dtype::{DType, Num};
-use crate::kernels::cpu::{self, reduce as k};
-use crate::shape::{IntList, Layout, Shape, wrap_dim, wrap_dims};
-use crate::storage::CpuStorage;
+use crate::shape::{IntList, ReducePlan};
 use crate::tensor::Tensor;
 use smallvec::SmallVec;
-use std::borrow::Cow;
-
-/// The dims of a reduction, wrapped and sorted, plus the output shape.
-pub(crate) struct ReducePlan {
-    /// Reduced dims, ascending.
-    pub dims: SmallVec<[usize; 6]>,
-    pub in_shape: Shape,
-    /// Output shape with keepdim applied.
-    pub out_shape: Shape,
-    /// Output shape as if keepdim were true (for broadcasting gradients back).
-    pub kept_shape: Shape,
-    /// Elements reduced into each output.
-    pub count: usize,
-}
-
-impl ReducePlan {
-    /// `dims` empty means every dim, as PyTorch's `dim=None`.
-    pub fn new(shape: &Shape, dims: &[i64], keepdim: bool) -> ReducePlan {
-        let nd = shape.ndim();
-        let mut dims: SmallVec<[usize; 6]> = if dims.is_empty() {
-            (0..nd).collect()
-        } else {
-            wrap_dims(dims, nd)
-        };
-        dims.sort_unstable();
-        if nd == 0 {
-            dims.clear();
-        }
-        let mut out = SmallVec::<[usize; 6]>::new();
-        let mut kept = SmallVec::<[usize; 6]>::new();
-        let mut count = 1;
-        for (i, &d) in shape.dims().iter().enumerate() {
-            if dims.contains(&i) {
-                count *= d;
-                kept.push(1);
-                if keepdim {
-                    out.push(1);
-                }
-            } else {
-                kept.push(d);
-                out.push(d);
-            }
-        }
-        ReducePlan {
-            dims,
-            in_shape: shape.clone(),
-            out_shape: Shape(out),
-            kept_shape: Shape(kept),
-            count,
-        }
-    }
-
-    fn single(shape: &Shape, dim: i64, keepdim: bool) -> ReducePlan {
-        let d = wrap_dim(dim, shape.ndim());
-        ReducePlan::new(shape, &[d as i64], keepdim)
-    }
-
-    /// Whether the reduced dims (ignoring size-1 dims) all come before the kept ones.
-    fn reduces_leading(&self) -> bool {
-        let dims = self.in_shape.dims();
-        let last_reduced = self.dims.iter().filter(|&&d| dims[d] != 1).max();
-        let first_kept = (0..dims.len()).find(|d| !self.dims.contains(d) && dims[*d] != 1);
-        match (last_reduced, first_kept) {
-            (Some(&r), Some(k)) => r < k,
-            _ => false,
-        }
-    }
-
-    /// Number of outputs.
-    fn outer(&self) -> usize {
-        self.kept_shape.numel()
-    }
-
-    /// The input's elements grouped into contiguous rows, one row per output.
-    fn rows<'a, T: Copy>(&self, data: &'a [T], layout: &Layout) -> Cow<'a, [T]> {
-        let nd = layout.ndim();
-        let mut order: SmallVec<[usize; 6]> = (0..nd).filter(|d| !self.dims.contains(d)).collect();
-        order.extend(self.dims.iter().copied());
-        let permuted = Layout {
-            shape: Shape(order.iter().map(|&d| layout.dims()[d]).collect()),
-            strides: order.iter().map(|&d| layout.strides[d]).collect(),
-            offset: layout.offset,
-        };
-        cpu::contiguous_cow(data, &permuted)
-    }
-}
 
 /// Expands a reduced gradient back over the reduced dims.
 fn expand_back(grad: &Tensor, plan: &ReducePlan) -> Tensor {
@@ -104,7 +16,8 @@ fn expand_back(grad: &Tensor, plan: &ReducePlan) -> Tensor {
 }
 
 backward_fn! {
-    struct SumBackward { plan: ReducePlan }
+    struct SumBackward0 { plan: ReducePlan }
+    names [SumBackward1]
     saved []
     fn backward(&mut self, grad, needs) {
         smallvec::smallvec![Some(expand_back(grad, &self.plan))]
@@ -112,7 +25,8 @@ backward_fn! {
 }
 
 backward_fn! {
-    struct MeanBackward { plan: ReducePlan }
+    struct MeanBackward0 { plan: ReducePlan }
+    names [MeanBackward1]
     saved []
     fn backward(&mut self, grad, needs) {
         let g = expand_back(grad, &self.plan).div(self.plan.count as f64);
@@ -122,7 +36,8 @@ backward_fn! {
 
 backward_fn! {
     /// max/min over one dim: the gradient goes to the selected index.
-    struct IndexReduceBackward { plan: ReducePlan, dim: usize, indices: Tensor }
+    struct MaxBackward0 { plan: ReducePlan, dim: usize, indices: Tensor }
+    names [MinBackward0]
     saved []
     fn backward(&mut self, grad, needs) {
         let g = grad.reshape(self.plan.kept_shape.dims());
@@ -134,24 +49,25 @@ backward_fn! {
 
 backward_fn! {
     /// max/min/amax/amin over dims: the gradient is shared evenly among the tied extremes.
-    struct EvenlyBackward { plan: ReducePlan, x: SavedTensor, result: SavedTensor }
+    struct MaxBackward1 { plan: ReducePlan, x: SavedTensor, result: SavedTensor }
+    names [MinBackward1, AmaxBackward0, AminBackward0]
     saved [x, result]
     fn backward(&mut self, grad, needs) {
         let r = self.result.get().reshape(self.plan.kept_shape.dims());
         let mask = self.x.get().eq(&r).to_dtype(grad.dtype());
-        let count = mask.sum_dim(self.plan.dims.iter().map(|&d| d as i64).collect::<Vec<_>>(), true);
+        let count = mask.sum_dim(self.plan.dims_i64().as_slice(), true);
         let g = expand_back(grad, &self.plan).mul(&mask).div(&count);
         smallvec::smallvec![Some(g)]
     }
 }
 
 backward_fn! {
-    struct VarBackward { plan: ReducePlan, x: SavedTensor, correction: f64, std: Option<SavedTensor> }
+    struct VarBackward0 { plan: ReducePlan, x: SavedTensor, correction: f64, std: Option<SavedTensor> }
+    names [StdBackward0]
     saved [x, std]
     fn backward(&mut self, grad, needs) {
         let x = self.x.get();
-        let dims: Vec<i64> = self.plan.dims.iter().map(|&d| d as i64).collect();
-        let mean = x.mean_dim(dims, true);
+        let mean = x.mean_dim(self.plan.dims_i64().as_slice(), true);
         let denom = (self.plan.count as f64 - self.correction).max(0.0);
         let g = match &self.std {
             None => expand_back(grad, &self.plan).mul(2.0 / denom).mul(x.sub(&mean)),
@@ -167,7 +83,7 @@ backward_fn! {
 }
 
 backward_fn! {
-    struct LogsumexpBackward { plan: ReducePlan, x: SavedTensor, result: SavedTensor }
+    struct LogsumexpBackward0 { plan: ReducePlan, x: SavedTensor, result: SavedTensor }
     saved [x, result]
     fn backward(&mut self, grad, needs) {
         let r = self.result.get().reshape(self.plan.kept_shape.dims());
@@ -176,107 +92,25 @@ backward_fn! {
     }
 }
 
-/// Sum of rows for any numeric storage; bools sum as int64, as in PyTorch.
-fn sum_storage(t: &Tensor, plan: &ReducePlan) -> CpuStorage {
-    let t = if t.dtype() == DType::Bool {
-        cast_raw(t, DType::I64)
-    } else {
-        t.clone()
-    };
-    t.with_cpu(|s, l| {
-        fn go<T: k::SumLanes>(v: &[T], l: &Layout, plan: &ReducePlan) -> Vec<T> {
-            if plan.outer() == 0 {
-                return Vec::new();
-            }
-            let inner = plan.count;
-            if inner == 0 {
-                return vec![T::zero(); plan.outer()];
-            }
-            // A contiguous tensor reduced over its leading dims is summed column-wise, in place,
-            // as ATen's outer reduction does; everything else as contiguous rows.
-            if let Some(r) = l.contiguous_range() {
-                if plan.outer() > 1 && plan.reduces_leading() {
-                    return k::sum_cols(&v[r], inner, plan.outer());
-                }
-            }
-            k::sum_rows(&plan.rows(v, l), inner)
-        }
-        match s {
-            CpuStorage::F32(v) => CpuStorage::F32(go(v, l, plan)),
-            CpuStorage::F64(v) => CpuStorage::F64(go(v, l, plan)),
-            CpuStorage::I64(v) => CpuStorage::I64(go(v, l, plan)),
-            CpuStorage::Bool(_) => unreachable!(),
-        }
-    })
+/// The sum over a plan, without autograd (bools sum as int64).
+fn sum_raw(t: &Tensor, plan: &ReducePlan) -> Tensor {
+    let storage = t.storage().sum(t.layout(), plan);
+    Tensor::from_storage(storage, plan.out_shape.clone())
 }
 
-/// Applies `f` to every row of a float tensor (values), producing one value per row.
-fn float_rows(
-    t: &Tensor,
-    plan: &ReducePlan,
-    f32f: impl Fn(&[f32]) -> f32,
-    f64f: impl Fn(&[f64]) -> f64,
-) -> Tensor {
-    let inner = plan.count;
-    let storage = t.with_cpu(|s, l| match s {
-        CpuStorage::F32(v) => {
-            CpuStorage::F32(plan.rows(v, l).chunks(inner.max(1)).map(&f32f).collect())
-        }
-        CpuStorage::F64(v) => {
-            CpuStorage::F64(plan.rows(v, l).chunks(inner.max(1)).map(&f64f).collect())
-        }
-        _ => unreachable!("float rows"),
-    });
-    Tensor::from_cpu(storage, plan.out_shape.clone())
-}
-
-/// Values and indices of the maximum (or minimum) of every row.
-fn extreme_rows(t: &Tensor, plan: &ReducePlan, max: bool) -> (Tensor, Tensor) {
+/// Values and indices of the maximum (or minimum) over a plan.
+#[track_caller]
+fn extreme_raw(t: &Tensor, plan: &ReducePlan, max: bool) -> (Tensor, Tensor) {
     if plan.count == 0 {
         panic!(
             "{}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.",
             if max { "max" } else { "min" }
         );
     }
-    let inner = plan.count;
-    fn go<T: Num>(
-        v: &[T],
-        l: &Layout,
-        plan: &ReducePlan,
-        inner: usize,
-        max: bool,
-    ) -> (Vec<T>, Vec<i64>) {
-        let rows = plan.rows(v, l);
-        rows.chunks(inner)
-            .map(|r| {
-                let (i, x) = k::arg_extreme(r, max);
-                (x, i as i64)
-            })
-            .unzip()
-    }
-    let t = if t.dtype() == DType::Bool {
-        cast_raw(t, DType::I64)
-    } else {
-        t.clone()
-    };
-    let (values, idx) = t.with_cpu(|s, l| match s {
-        CpuStorage::F32(v) => {
-            let (a, b) = go(v, l, plan, inner, max);
-            (CpuStorage::F32(a), b)
-        }
-        CpuStorage::F64(v) => {
-            let (a, b) = go(v, l, plan, inner, max);
-            (CpuStorage::F64(a), b)
-        }
-        CpuStorage::I64(v) => {
-            let (a, b) = go(v, l, plan, inner, max);
-            (CpuStorage::I64(a), b)
-        }
-        CpuStorage::Bool(_) => unreachable!(),
-    });
+    let (values, indices) = t.storage().extreme(t.layout(), plan, max);
     (
-        Tensor::from_cpu(values, plan.out_shape.clone()),
-        Tensor::from_cpu(CpuStorage::I64(idx), plan.out_shape.clone()),
+        Tensor::from_storage(values, plan.out_shape.clone()),
+        Tensor::from_storage(indices, plan.out_shape.clone()),
     )
 }
 
@@ -284,6 +118,7 @@ fn dims_of(dims: impl IntList) -> SmallVec<[i64; 6]> {
     dims.to_int_list()
 }
 
+#[track_caller]
 fn check_float_reduce(t: &Tensor, name: &str) {
     if !t.dtype().is_float() {
         panic!(
@@ -301,7 +136,9 @@ impl Tensor {
     /// assert_eq!(tensor!([[1.0, 2.0], [3.0, 4.0]]).sum().item::<f32>(), 10.0);
     /// ```
     pub fn sum(&self) -> Tensor {
-        self.sum_impl(&[], false, "SumBackward0")
+        let plan = ReducePlan::new(self.shape(), &[], false);
+        let out = sum_raw(self, &plan);
+        record(out, &[self], |_| SumBackward0 { plan })
     }
 
     /// The sum over some dims (`tensor.sum(dim, keepdim)`); `dims` is one dim or a list.
@@ -312,15 +149,11 @@ impl Tensor {
     /// assert_eq!(t.sum_dim(1, false).to_vec::<f32>(), vec![3.0, 7.0]);
     /// assert_eq!(t.sum_dim([0], true).dims(), &[1, 2]);
     /// ```
+    #[track_caller]
     pub fn sum_dim(&self, dims: impl IntList, keepdim: bool) -> Tensor {
-        let dims = dims_of(dims);
-        self.sum_impl(&dims, keepdim, "SumBackward1")
-    }
-
-    fn sum_impl(&self, dims: &[i64], keepdim: bool, name: &'static str) -> Tensor {
-        let plan = ReducePlan::new(self.shape(), dims, keepdim);
-        let out = Tensor::from_cpu(sum_storage(self, &plan), plan.out_shape.clone());
-        record(out, name, &[self], |_| SumBackward { plan })
+        let plan = ReducePlan::new(self.shape(), &dims_of(dims), keepdim);
+        let out = sum_raw(self, &plan);
+        record(out, &[self], |_| SumBackward1 { plan })
     }
 
     /// Sums a broadcast tensor down to `shape` (`tensor.sum_to_size(shape)`).
@@ -330,6 +163,7 @@ impl Tensor {
     /// let g = Tensor::ones([2, 3, 4]);
     /// assert_eq!(g.sum_to_size(&[3, 1]).to_vec::<f32>(), vec![8.0, 8.0, 8.0]);
     /// ```
+    #[track_caller]
     pub fn sum_to_size(&self, shape: &[usize]) -> Tensor {
         let nd = self.ndim();
         if shape.len() > nd {
@@ -360,48 +194,55 @@ impl Tensor {
     }
 
     /// The mean of all elements (`tensor.mean()`); float tensors only, as in PyTorch.
+    #[track_caller]
     pub fn mean(&self) -> Tensor {
-        self.mean_impl(&[], false, "MeanBackward0")
+        let plan = ReducePlan::new(self.shape(), &[], false);
+        let out = self.mean_raw(&plan);
+        record(out, &[self], |_| MeanBackward0 { plan })
     }
 
     /// The mean over some dims (`tensor.mean(dim, keepdim)`).
+    #[track_caller]
     pub fn mean_dim(&self, dims: impl IntList, keepdim: bool) -> Tensor {
-        let dims = dims_of(dims);
-        self.mean_impl(&dims, keepdim, "MeanBackward1")
+        let plan = ReducePlan::new(self.shape(), &dims_of(dims), keepdim);
+        let out = self.mean_raw(&plan);
+        record(out, &[self], |_| MeanBackward1 { plan })
     }
 
-    fn mean_impl(&self, dims: &[i64], keepdim: bool, name: &'static str) -> Tensor {
+    /// PyTorch's mean: the sum divided by the count, in the tensor's dtype.
+    #[track_caller]
+    fn mean_raw(&self, plan: &ReducePlan) -> Tensor {
         check_float_reduce(self, "mean");
-        let plan = ReducePlan::new(self.shape(), dims, keepdim);
-        let n = plan.count as f64;
-        let sum = Tensor::from_cpu(sum_storage(self, &plan), plan.out_shape.clone());
-        let out = super::binary::scalar_raw(
+        let sum = sum_raw(self, plan);
+        super::binary::scalar_raw(
             &sum,
-            crate::Scalar::Float(n),
+            crate::Scalar::Float(plan.count as f64),
             super::binary::BinOp::Div,
             false,
-        );
-        record(out, name, &[self], |_| MeanBackward { plan })
+        )
     }
 
     /// The largest element, as a 0-dim tensor (`tensor.max()`).
+    #[track_caller]
     pub fn max(&self) -> Tensor {
-        self.extreme_all(true)
+        let plan = ReducePlan::new(self.shape(), &[], false);
+        let (values, _) = extreme_raw(self, &plan, true);
+        record(values, &[self], |o| MaxBackward1 {
+            plan,
+            x: SavedTensor::input(self),
+            result: SavedTensor::output(o),
+        })
     }
 
     /// The smallest element, as a 0-dim tensor (`tensor.min()`).
+    #[track_caller]
     pub fn min(&self) -> Tensor {
-        self.extreme_all(false)
-    }
-
-    fn extreme_all(&self, max: bool) -> Tensor {
         let plan = ReducePlan::new(self.shape(), &[], false);
-        let (values, _) = extreme_rows(self, &plan, max);
-        let name = if max { "MaxBackward1" } else { "MinBackward1" };
-        record(values, name, &[self], |o| EvenlyBackward {
+        let (values, _) = extreme_raw(self, &plan, false);
+        record(values, &[self], |o| MinBackward1 {
             plan,
             x: SavedTensor::input(self),
-            result: SavedTensor::output(o, name),
+            result: SavedTensor::output(o),
         })
     }
 
@@ -413,22 +254,26 @@ impl Tensor {
     /// assert_eq!(v.to_vec::<f32>(), vec![5.0, 7.0]);
     /// assert_eq!(i.to_vec::<i64>(), vec![1, 0]);
     /// ```
+    #[track_caller]
     pub fn max_dim(&self, dim: i64, keepdim: bool) -> (Tensor, Tensor) {
-        self.extreme_dim(dim, keepdim, true)
+        let plan = ReducePlan::single(self.shape(), dim, keepdim);
+        let (values, indices) = extreme_raw(self, &plan, true);
+        let (d, idx) = (plan.dims.first().copied().unwrap_or(0), indices.clone());
+        let values = record(values, &[self], |_| MaxBackward0 {
+            plan,
+            dim: d,
+            indices: idx,
+        });
+        (values, indices)
     }
 
     /// The minimum over one dim: `(values, indices)` (`torch.min(t, dim, keepdim)`).
+    #[track_caller]
     pub fn min_dim(&self, dim: i64, keepdim: bool) -> (Tensor, Tensor) {
-        self.extreme_dim(dim, keepdim, false)
-    }
-
-    fn extreme_dim(&self, dim: i64, keepdim: bool, max: bool) -> (Tensor, Tensor) {
         let plan = ReducePlan::single(self.shape(), dim, keepdim);
-        let (values, indices) = extreme_rows(self, &plan, max);
-        let d = plan.dims.first().copied().unwrap_or(0);
-        let name = if max { "MaxBackward0" } else { "MinBackward0" };
-        let idx = indices.clone();
-        let values = record(values, name, &[self], |_| IndexReduceBackward {
+        let (values, indices) = extreme_raw(self, &plan, false);
+        let (d, idx) = (plan.dims.first().copied().unwrap_or(0), indices.clone());
+        let values = record(values, &[self], |_| MinBackward0 {
             plan,
             dim: d,
             indices: idx,
@@ -437,27 +282,26 @@ impl Tensor {
     }
 
     /// The maximum over dims, without indices (`torch.amax(t, dims, keepdim)`).
+    #[track_caller]
     pub fn amax(&self, dims: impl IntList, keepdim: bool) -> Tensor {
-        self.amax_amin(&dims_of(dims), keepdim, true)
+        let plan = ReducePlan::new(self.shape(), &dims_of(dims), keepdim);
+        let (values, _) = extreme_raw(self, &plan, true);
+        record(values, &[self], |o| AmaxBackward0 {
+            plan,
+            x: SavedTensor::input(self),
+            result: SavedTensor::output(o),
+        })
     }
 
     /// The minimum over dims, without indices (`torch.amin(t, dims, keepdim)`).
+    #[track_caller]
     pub fn amin(&self, dims: impl IntList, keepdim: bool) -> Tensor {
-        self.amax_amin(&dims_of(dims), keepdim, false)
-    }
-
-    fn amax_amin(&self, dims: &[i64], keepdim: bool, max: bool) -> Tensor {
-        let plan = ReducePlan::new(self.shape(), dims, keepdim);
-        let (values, _) = extreme_rows(self, &plan, max);
-        let name = if max {
-            "AmaxBackward0"
-        } else {
-            "AminBackward0"
-        };
-        record(values, name, &[self], |o| EvenlyBackward {
+        let plan = ReducePlan::new(self.shape(), &dims_of(dims), keepdim);
+        let (values, _) = extreme_raw(self, &plan, false);
+        record(values, &[self], |o| AminBackward0 {
             plan,
             x: SavedTensor::input(self),
-            result: SavedTensor::output(o, name),
+            result: SavedTensor::output(o),
         })
     }
 
@@ -469,25 +313,28 @@ impl Tensor {
     /// assert_eq!(t.argmax(None, false).item::<i64>(), 2);
     /// assert_eq!(t.argmax(Some(0), false).to_vec::<i64>(), vec![1, 0]);
     /// ```
+    #[track_caller]
     pub fn argmax(&self, dim: Option<i64>, keepdim: bool) -> Tensor {
         self.arg_extreme(dim, keepdim, true)
     }
 
     /// Index of the minimum (`torch.argmin`).
+    #[track_caller]
     pub fn argmin(&self, dim: Option<i64>, keepdim: bool) -> Tensor {
         self.arg_extreme(dim, keepdim, false)
     }
 
+    #[track_caller]
     fn arg_extreme(&self, dim: Option<i64>, keepdim: bool, max: bool) -> Tensor {
         match dim {
             Some(d) => {
                 let plan = ReducePlan::single(self.shape(), d, keepdim);
-                extreme_rows(self, &plan, max).1
+                extreme_raw(self, &plan, max).1
             }
             None => {
                 let flat = self.reshape([-1]);
                 let plan = ReducePlan::new(flat.shape(), &[], false);
-                let idx = extreme_rows(&flat, &plan, max).1;
+                let idx = extreme_raw(&flat, &plan, max).1;
                 if keepdim {
                     idx.reshape(vec![1usize; self.ndim()])
                 } else {
@@ -498,17 +345,21 @@ impl Tensor {
     }
 
     /// Variance of all elements, unbiased (divided by N - 1) or not (`torch.var(t, unbiased)`).
+    #[track_caller]
     pub fn var(&self, unbiased: bool) -> Tensor {
         self.var_correction(&[] as &[i64], if unbiased { 1.0 } else { 0.0 }, false)
     }
 
     /// Variance over dims (`torch.var(t, dim, unbiased, keepdim)`).
+    #[track_caller]
     pub fn var_dim(&self, dims: impl IntList, unbiased: bool, keepdim: bool) -> Tensor {
         self.var_correction(dims, if unbiased { 1.0 } else { 0.0 }, keepdim)
     }
 
     /// Variance over dims divided by `N - correction` (`torch.var(t, dim, correction=c)`);
-    /// an empty dim list means all dims.
+    /// an empty dim list means all dims. Computed as PyTorch's CPU kernels do, accumulating in
+    /// float64 (one-element results: the float mean, then squared deviations summed in float64;
+    /// otherwise Welford's algorithm), so float32 results are PyTorch's bit for bit.
     ///
     /// ```
     /// use flambeau::tensor;
@@ -516,58 +367,65 @@ impl Tensor {
     /// assert_eq!(t.var_correction([0], 0.0, false).item::<f32>(), 1.25);
     /// assert!((t.var(true).item::<f32>() - 1.6667).abs() < 1e-4);
     /// ```
+    #[track_caller]
     pub fn var_correction(&self, dims: impl IntList, correction: f64, keepdim: bool) -> Tensor {
-        self.var_std(&dims_of(dims), correction, keepdim, false)
+        let plan = ReducePlan::new(self.shape(), &dims_of(dims), keepdim);
+        let out = self.var_raw(&plan, correction, false);
+        record(out, &[self], |_| VarBackward0 {
+            plan,
+            x: SavedTensor::input(self),
+            correction,
+            std: None,
+        })
     }
 
     /// Standard deviation of all elements (`torch.std(t, unbiased)`).
+    #[track_caller]
     pub fn std(&self, unbiased: bool) -> Tensor {
         self.std_correction(&[] as &[i64], if unbiased { 1.0 } else { 0.0 }, false)
     }
 
     /// Standard deviation over dims (`torch.std(t, dim, unbiased, keepdim)`).
+    #[track_caller]
     pub fn std_dim(&self, dims: impl IntList, unbiased: bool, keepdim: bool) -> Tensor {
         self.std_correction(dims, if unbiased { 1.0 } else { 0.0 }, keepdim)
     }
 
     /// Standard deviation over dims with a correction (`torch.std(t, dim, correction=c)`).
+    #[track_caller]
     pub fn std_correction(&self, dims: impl IntList, correction: f64, keepdim: bool) -> Tensor {
-        self.var_std(&dims_of(dims), correction, keepdim, true)
-    }
-
-    fn var_std(&self, dims: &[i64], correction: f64, keepdim: bool, std: bool) -> Tensor {
-        check_float_reduce(self, if std { "std" } else { "var" });
-        let plan = ReducePlan::new(self.shape(), dims, keepdim);
-        let out = float_rows(
-            self,
-            &plan,
-            |r| {
-                let v = k::mean_var(r, correction).1;
-                if std { v.sqrt() } else { v }
-            },
-            |r| {
-                let v = k::mean_var(r, correction).1;
-                if std { v.sqrt() } else { v }
-            },
-        );
-        let name = if std { "StdBackward0" } else { "VarBackward0" };
-        record(out, name, &[self], |o| VarBackward {
+        let plan = ReducePlan::new(self.shape(), &dims_of(dims), keepdim);
+        let out = self.var_raw(&plan, correction, true);
+        record(out, &[self], |o| StdBackward0 {
             plan,
             x: SavedTensor::input(self),
             correction,
-            std: std.then(|| SavedTensor::output(o, name)),
+            std: Some(SavedTensor::output(o)),
         })
     }
 
+    #[track_caller]
+    fn var_raw(&self, plan: &ReducePlan, correction: f64, take_sqrt: bool) -> Tensor {
+        if !self.dtype().is_float() {
+            panic!("std and var only support floating point and complex dtypes");
+        }
+        let storage = self
+            .storage()
+            .var(self.layout(), plan, correction, take_sqrt);
+        Tensor::from_storage(storage, plan.out_shape.clone())
+    }
+
     /// `log(sum(exp(x)))` over dims, computed stably (`torch.logsumexp`).
+    #[track_caller]
     pub fn logsumexp(&self, dims: impl IntList, keepdim: bool) -> Tensor {
-        let t = cast_raw(self, float_type(self.dtype()));
+        let t = self.cast_raw(float_type(self.dtype()));
         let plan = ReducePlan::new(t.shape(), &dims_of(dims), keepdim);
-        let out = float_rows(&t, &plan, k::logsumexp::<f32>, k::logsumexp::<f64>);
-        record(out, "LogsumexpBackward0", &[self], |o| LogsumexpBackward {
+        let storage = t.storage().logsumexp(t.layout(), &plan);
+        let out = Tensor::from_storage(storage, plan.out_shape.clone());
+        record(out, &[self], |o| LogsumexpBackward0 {
             plan,
             x: SavedTensor::input(self),
-            result: SavedTensor::output(o, "LogsumexpBackward0"),
+            result: SavedTensor::output(o),
         })
     }
 }

@@ -1,68 +1,33 @@
-//! Numerically stable `softmax` and `log_softmax` along one dim.
+//! Numerically stable `softmax` and `log_softmax` along one dim, and their named backward ops
+//! (`_softmax_backward_data`, `_log_softmax_backward_data`), which are differentiable again.
 
-use super::{cast_raw, float_type};
-use crate::autograd::{SavedTensor, backward_fn, record};
-use crate::dtype::Float;
+use crate::autograd::{SavedTensor, backward_fn, no_grad, record};
 use crate::shape::wrap_dim;
-use crate::storage::CpuStorage;
 use crate::tensor::Tensor;
 
-fn softmax_row<T: Float>(x: &[T], out: &mut [T], log: bool) {
-    let mut max = T::lowest();
-    for &v in x {
-        max = max.max_nan(v);
-    }
-    if log {
-        let mut sum = T::zero();
-        for &v in x {
-            sum += (v - max).exp();
-        }
-        let lse = sum.ln();
-        for (o, &v) in out.iter_mut().zip(x) {
-            *o = v - max - lse;
-        }
-    } else {
-        let mut sum = T::zero();
-        for (o, &v) in out.iter_mut().zip(x) {
-            let e = (v - max).exp();
-            *o = e;
-            sum += e;
-        }
-        let inv = T::one() / sum;
-        for o in out.iter_mut() {
-            *o = *o * inv;
-        }
-    }
-}
-
 /// Applies the row kernel along `dim` (moved last for the computation, then moved back).
+#[track_caller]
 fn softmax_raw(t: &Tensor, dim: usize, log: bool) -> Tensor {
-    let t = cast_raw(t, float_type(t.dtype()));
     let last = t.ndim().saturating_sub(1);
+    if !t.dtype().is_float() {
+        let kernel = match (log, dim == last) {
+            (false, true) => "softmax_lastdim_kernel_impl",
+            (true, true) => "log_softmax_lastdim_kernel_impl",
+            (false, false) => "softmax_kernel_impl",
+            (true, false) => "log_softmax_kernel_impl",
+        };
+        panic!(
+            "\"{kernel}\" not implemented for '{}'",
+            t.dtype().scalar_name()
+        );
+    }
     let moved = if dim == last {
         t.clone()
     } else {
         t.transpose(dim as i64, last as i64)
     };
-    let n = if t.ndim() == 0 { 1 } else { t.dims()[dim] };
-    let storage = moved.with_cpu(|s, l| {
-        fn go<T: Float>(v: &[T], l: &crate::shape::Layout, n: usize, log: bool) -> Vec<T> {
-            let x = crate::kernels::cpu::contiguous_cow(v, l);
-            let mut out = vec![T::zero(); x.len()];
-            if n > 0 {
-                for (xr, or) in x.chunks(n).zip(out.chunks_mut(n)) {
-                    softmax_row(xr, or, log);
-                }
-            }
-            out
-        }
-        match s {
-            CpuStorage::F32(v) => CpuStorage::F32(go(v, l, n, log)),
-            CpuStorage::F64(v) => CpuStorage::F64(go(v, l, n, log)),
-            _ => unreachable!("float"),
-        }
-    });
-    let out = Tensor::from_cpu(storage, moved.shape().clone());
+    let storage = moved.storage().softmax_last(moved.layout(), log);
+    let out = Tensor::from_storage(storage, moved.shape().clone());
     if dim == last {
         out
     } else {
@@ -71,16 +36,48 @@ fn softmax_raw(t: &Tensor, dim: usize, log: bool) -> Tensor {
 }
 
 backward_fn! {
-    struct SoftmaxBackward { y: SavedTensor, dim: i64, log: bool }
-    saved [y]
+    struct SoftmaxBackward0 { result: SavedTensor, dim: i64 }
+    saved [result]
     fn backward(&mut self, grad, needs) {
-        let y = self.y.get();
-        let g = if self.log {
-            grad.sub(y.exp().mul(grad.sum_dim(self.dim, true)))
-        } else {
-            y.mul(grad.sub(grad.mul(y).sum_dim(self.dim, true)))
-        };
-        smallvec::smallvec![Some(g)]
+        smallvec::smallvec![Some(Tensor::softmax_backward_data(grad, &self.result.get(), self.dim))]
+    }
+}
+
+backward_fn! {
+    struct LogSoftmaxBackward0 { result: SavedTensor, dim: i64 }
+    saved [result]
+    fn backward(&mut self, grad, needs) {
+        smallvec::smallvec![Some(Tensor::log_softmax_backward_data(grad, &self.result.get(), self.dim))]
+    }
+}
+
+backward_fn! {
+    /// derivatives.yaml: `grad_output: _softmax_backward_data(grad, output, dim)`,
+    /// `output: softmax_double_backward(grad, grad_output, dim, output)`.
+    struct SoftmaxBackwardDataBackward0 { grad_output: SavedTensor, output: SavedTensor, dim: i64 }
+    saved [grad_output, output]
+    fn backward(&mut self, grad, needs) {
+        let (go, y, d) = (self.grad_output.get(), self.output.get(), self.dim);
+        let ggo = needs[0].then(|| Tensor::softmax_backward_data(grad, &y, d));
+        let gy = needs[1].then(|| {
+            go.mul(grad)
+                .sub(y.mul(&go).sum_dim(d, true).mul(grad))
+                .sub(go.mul(y.mul(grad).sum_dim(d, true)))
+        });
+        smallvec::smallvec![ggo, gy]
+    }
+}
+
+backward_fn! {
+    /// derivatives.yaml: `grad_output: grad - (grad * output.exp()).sum(dim, true)`,
+    /// `output: -grad_output.sum(dim, true) * output.exp() * grad`.
+    struct LogSoftmaxBackwardDataBackward0 { grad_output: SavedTensor, output: SavedTensor, dim: i64 }
+    saved [grad_output, output]
+    fn backward(&mut self, grad, needs) {
+        let (go, y, d) = (self.grad_output.get(), self.output.get(), self.dim);
+        let ggo = needs[0].then(|| grad.sub(grad.mul(y.exp()).sum_dim(d, true)));
+        let gy = needs[1].then(|| go.sum_dim(d, true).neg().mul(y.exp()).mul(grad));
+        smallvec::smallvec![ggo, gy]
     }
 }
 
@@ -92,24 +89,46 @@ impl Tensor {
     /// let p = tensor!([[1.0, 2.0, 3.0]]).softmax(-1);
     /// assert!((p.sum().item::<f32>() - 1.0).abs() < 1e-6);
     /// ```
+    #[track_caller]
     pub fn softmax(&self, dim: i64) -> Tensor {
         let d = wrap_dim(dim, self.ndim());
         let out = softmax_raw(self, d, false);
-        record(out, "SoftmaxBackward0", &[self], |o| SoftmaxBackward {
-            y: SavedTensor::output(o, "SoftmaxBackward0"),
+        record(out, &[self], |o| SoftmaxBackward0 {
+            result: SavedTensor::output(o),
             dim: d as i64,
-            log: false,
         })
     }
 
     /// `x - logsumexp(x)` along `dim` (`F.log_softmax`).
+    #[track_caller]
     pub fn log_softmax(&self, dim: i64) -> Tensor {
         let d = wrap_dim(dim, self.ndim());
         let out = softmax_raw(self, d, true);
-        record(out, "LogSoftmaxBackward0", &[self], |o| SoftmaxBackward {
-            y: SavedTensor::output(o, "LogSoftmaxBackward0"),
+        record(out, &[self], |o| LogSoftmaxBackward0 {
+            result: SavedTensor::output(o),
             dim: d as i64,
-            log: true,
+        })
+    }
+
+    /// `_softmax_backward_data(grad, output, dim)`: `y * (grad - sum(grad * y, dim))`, the
+    /// gradient of softmax given its output.
+    pub fn softmax_backward_data(grad: &Tensor, output: &Tensor, dim: i64) -> Tensor {
+        let out = no_grad(|| output.mul(grad.sub(grad.mul(output).sum_dim(dim, true))));
+        record(out, &[grad, output], |_| SoftmaxBackwardDataBackward0 {
+            grad_output: SavedTensor::input(grad),
+            output: SavedTensor::input(output),
+            dim,
+        })
+    }
+
+    /// `_log_softmax_backward_data(grad, output, dim)`: `grad - exp(y) * sum(grad, dim)`, the
+    /// gradient of log-softmax given its output.
+    pub fn log_softmax_backward_data(grad: &Tensor, output: &Tensor, dim: i64) -> Tensor {
+        let out = no_grad(|| grad.sub(output.exp().mul(grad.sum_dim(dim, true))));
+        record(out, &[grad, output], |_| LogSoftmaxBackwardDataBackward0 {
+            grad_output: SavedTensor::input(grad),
+            output: SavedTensor::input(output),
+            dim,
         })
     }
 }

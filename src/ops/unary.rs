@@ -1,202 +1,15 @@
-//! Elementwise functions of one tensor and their derivatives: `exp`, `log`, `sqrt`, `abs`,
-//! trigonometric and hyperbolic functions, and the activations (`sigmoid`, `relu`, `gelu`, ...).
+//! Elementwise math functions of one tensor and their derivatives: `neg`, `exp`, `log`, `sqrt`,
+//! `abs`, trigonometric and hyperbolic functions, `sigmoid`, `clamp`, rounding. Integer inputs of
+//! float functions are promoted to float32, as in PyTorch. The activations are in
+//! `activation.rs`.
 
-use super::{cast_raw, float_type};
 use crate::autograd::{SavedTensor, backward_fn, record};
-use crate::dtype::Float;
-use crate::kernels::cpu;
-use crate::storage::CpuStorage;
+use crate::backend::ops;
+use crate::dtype::DType;
 use crate::tensor::Tensor;
 
-/// Applies a float function elementwise (integers are promoted to float32 first, as PyTorch's
-/// `exp`, `log`, ... do). The body is written once and compiled for f32 and f64.
-macro_rules! float_map {
-    ($t:expr, |$x:ident| $body:expr) => {{
-        let t = cast_raw($t, float_type($t.dtype()));
-        let storage = t.with_cpu(|s, l| match s {
-            CpuStorage::F32(v) => CpuStorage::F32(cpu::map(v, l, |$x: f32| $body)),
-            CpuStorage::F64(v) => CpuStorage::F64(cpu::map(v, l, |$x: f64| $body)),
-            _ => unreachable!("cast to a float type"),
-        });
-        Tensor::from_cpu(storage, t.shape().clone())
-    }};
-}
-
-/// Applies a float function of two same-shaped tensors elementwise (used by fused backward kernels).
-macro_rules! float_zip {
-    ($a:expr, $b:expr, |$x:ident, $y:ident| $body:expr) => {{
-        let (a, b) = ($a, $b);
-        let dtype = crate::ops::float_type(crate::dtype::DType::promote(a.dtype(), b.dtype()));
-        let (a, b) = (
-            crate::ops::cast_raw(a, dtype),
-            crate::ops::cast_raw(b, dtype),
-        );
-        let shape = crate::shape::broadcast_shapes(a.dims(), b.dims());
-        let storage = crate::ops::with_two_cpu(&a, &b, |sa, la, sb, lb| match (sa, sb) {
-            (CpuStorage::F32(u), CpuStorage::F32(v)) => CpuStorage::F32(cpu::zip_map(
-                u,
-                la,
-                v,
-                lb,
-                shape.dims(),
-                |$x: f32, $y: f32| $body,
-            )),
-            (CpuStorage::F64(u), CpuStorage::F64(v)) => CpuStorage::F64(cpu::zip_map(
-                u,
-                la,
-                v,
-                lb,
-                shape.dims(),
-                |$x: f64, $y: f64| $body,
-            )),
-            _ => unreachable!("cast to a float type"),
-        });
-        Tensor::from_cpu(storage, shape)
-    }};
-}
-
-#[inline(always)]
-fn sigmoid<T: Float>(x: T) -> T {
-    T::one() / (T::one() + (-x).exp())
-}
-
-const SQRT1_2: f64 = std::f64::consts::FRAC_1_SQRT_2;
-
-#[inline(always)]
-fn gelu_exact<T: Float>(x: T) -> T {
-    x * T::from_f64(0.5) * (T::one() + (x * T::from_f64(SQRT1_2)).erf())
-}
-
-/// `sqrt(2/pi)`, PyTorch's `kBeta` (`M_SQRT2 * M_2_SQRTPI * 0.5`).
-const GELU_BETA: f64 = std::f64::consts::SQRT_2 * std::f64::consts::FRAC_2_SQRT_PI * 0.5;
-const GELU_KAPPA: f64 = 0.044715;
-
-#[inline(always)]
-fn gelu_tanh<T: Float>(x: T) -> T {
-    let inner = T::from_f64(GELU_BETA) * (x + T::from_f64(GELU_KAPPA) * x * x * x);
-    T::from_f64(0.5) * x * (T::one() + inner.tanh())
-}
-
-#[inline(always)]
-fn gelu_exact_grad<T: Float>(x: T) -> T {
-    let cdf = T::from_f64(0.5) * (T::one() + (x * T::from_f64(SQRT1_2)).erf());
-    let pdf = (T::from_f64(-0.5) * x * x).exp()
-        * T::from_f64(0.5 * std::f64::consts::FRAC_2_SQRT_PI * SQRT1_2);
-    cdf + x * pdf
-}
-
-#[inline(always)]
-fn gelu_tanh_grad<T: Float>(x: T) -> T {
-    let (beta, kappa) = (T::from_f64(GELU_BETA), T::from_f64(GELU_KAPPA));
-    let x_sq = x * x;
-    let inner = beta * (x + kappa * x_sq * x);
-    let t = inner.tanh();
-    let left = T::from_f64(0.5) * x;
-    let right = T::one() + t;
-    let left_derivative = T::from_f64(0.5) * right;
-    let right_derivative = (T::one() - t * t) * beta * (T::one() + T::from_f64(3.0) * kappa * x_sq);
-    left_derivative + left * right_derivative
-}
-
-/// Converts a parameter to the element type of `_like` (lets one closure body serve f32 and f64).
-#[inline(always)]
-fn cast<T: Float>(v: f64, _like: T) -> T {
-    T::from_f64(v)
-}
-
-#[inline(always)]
-fn leaky_relu<T: Float>(x: T, slope: f64) -> T {
-    if x > T::zero() {
-        x
-    } else {
-        x * T::from_f64(slope)
-    }
-}
-
-#[inline(always)]
-fn elu<T: Float>(x: T, alpha: f64) -> T {
-    if x > T::zero() {
-        x
-    } else {
-        T::from_f64(alpha) * x.exp_m1()
-    }
-}
-
-#[inline(always)]
-fn softplus_grad<T: Float>(g: T, x: T, beta: f64, threshold: f64) -> T {
-    let (beta, threshold) = (T::from_f64(beta), T::from_f64(threshold));
-    if x * beta > threshold {
-        g
-    } else {
-        let z = (x * beta).exp();
-        g * z / (z + T::one())
-    }
-}
-
-/// The inverse error function, ATen's `calc_erfinv`: a rational first guess (Pavlis' erfinv),
-/// refined by two Newton steps.
-fn erfinv<T: Float>(y: T) -> T {
-    let c = |v: f64| T::from_f64(v);
-    let a = [
-        c(0.886226899),
-        c(-1.645349621),
-        c(0.914624893),
-        c(-0.140543331),
-    ];
-    let b = [
-        c(-2.118377725),
-        c(1.442710462),
-        c(-0.329097515),
-        c(0.012229801),
-    ];
-    let cc = [
-        c(-1.970840454),
-        c(-1.624906493),
-        c(3.429567803),
-        c(1.641345311),
-    ];
-    let d = [c(3.543889200), c(1.637067800)];
-    let y_abs = y.abs();
-    if y_abs > T::one() {
-        return T::NAN;
-    }
-    if y_abs == T::one() {
-        return if y > T::zero() {
-            T::INFINITY
-        } else {
-            -T::INFINITY
-        };
-    }
-    let mut x = if y_abs <= c(0.7) {
-        let z = y * y;
-        let num = ((a[3] * z + a[2]) * z + a[1]) * z + a[0];
-        let dem = (((b[3] * z + b[2]) * z + b[1]) * z + b[0]) * z + T::one();
-        y * num / dem
-    } else {
-        let z = (-((T::one() - y_abs) / c(2.0)).ln()).sqrt();
-        let num = ((cc[3] * z + cc[2]) * z + cc[1]) * z + cc[0];
-        let dem = (d[1] * z + d[0]) * z + T::one();
-        let num = if y < T::zero() { -num } else { num };
-        num / dem
-    };
-    let two_over_sqrt_pi = c(std::f64::consts::FRAC_2_SQRT_PI);
-    for _ in 0..2 {
-        x = x - (x.erf() - y) / (two_over_sqrt_pi * (-x * x).exp());
-    }
-    x
-}
-
-#[inline(always)]
-fn softplus<T: Float>(x: T, beta: T, threshold: T) -> T {
-    if x * beta > threshold {
-        x
-    } else {
-        (x * beta).exp().ln_1p() / beta
-    }
-}
-
 backward_fn! {
-    struct NegBackward {}
+    struct NegBackward0 {}
     saved []
     fn backward(&mut self, grad, needs) {
         smallvec::smallvec![Some(grad.neg())]
@@ -204,197 +17,260 @@ backward_fn! {
 }
 
 backward_fn! {
-    /// Backward of functions whose derivative is computed from the saved input by a fused kernel.
-    struct InputGradBackward { x: SavedTensor, kind: InputGrad }
-    saved [x]
+    struct ExpBackward0 { result: SavedTensor }
+    saved [result]
     fn backward(&mut self, grad, needs) {
-        let x = self.x.get();
-        let g = match self.kind {
-            InputGrad::Log => grad.div(x),
-            InputGrad::Log1p => grad.div(x.add(1.0)),
-            InputGrad::Abs => grad.mul(x.sign()),
-            InputGrad::Sin => grad.mul(x.cos()),
-            InputGrad::Cos => grad.mul(x.sin().neg()),
-            InputGrad::LeakyRelu(slope) => float_zip!(grad, x, |g, v| if v > 0.0 { g } else { g * cast(slope, v) }),
-            InputGrad::Elu(alpha) => float_zip!(grad, x, |g, v| if v > 0.0 { g } else { g * cast(alpha, v) * v.exp() }),
-            InputGrad::GeluNone => float_zip!(grad, x, |g, v| g * gelu_exact_grad(v)),
-            InputGrad::GeluTanh => float_zip!(grad, x, |g, v| g * gelu_tanh_grad(v)),
-            InputGrad::Silu => float_zip!(grad, x, |g, v| {
-                let s = sigmoid(v);
-                g * (s * (1.0 + v * (1.0 - s)))
-            }),
-            InputGrad::Softplus(beta, threshold) => float_zip!(grad, x, |g, v| {
-                softplus_grad(g, v, beta, threshold)
-            }),
-            InputGrad::Clamp(min, max) => {
-                let lo = min.unwrap_or(f64::NEG_INFINITY);
-                let hi = max.unwrap_or(f64::INFINITY);
-                float_zip!(grad, x, |g, v| if v >= cast(lo, v) && v <= cast(hi, v) { g } else { 0.0 })
-            }
-            InputGrad::Reciprocal => grad.div(x.mul(x)).neg(),
-        };
-        smallvec::smallvec![Some(g)]
+        smallvec::smallvec![Some(grad.mul(self.result.get()))]
     }
-}
-
-/// Which derivative [`InputGradBackward`] computes.
-#[derive(Clone, Copy)]
-pub(crate) enum InputGrad {
-    Log,
-    Log1p,
-    Abs,
-    Sin,
-    Cos,
-    LeakyRelu(f64),
-    Elu(f64),
-    GeluNone,
-    GeluTanh,
-    Silu,
-    Softplus(f64, f64),
-    Clamp(Option<f64>, Option<f64>),
-    Reciprocal,
 }
 
 backward_fn! {
-    /// Backward of functions whose derivative is computed from the saved output.
-    struct OutputGradBackward { y: SavedTensor, kind: OutputGrad }
-    saved [y]
+    struct LogBackward0 { x: SavedTensor }
+    saved [x]
     fn backward(&mut self, grad, needs) {
-        let y = self.y.get();
-        let g = match self.kind {
-            OutputGrad::Exp => grad.mul(y),
-            OutputGrad::Sqrt => grad.div(y.mul(2.0)),
-            OutputGrad::Rsqrt => float_zip!(grad, y, |g, r| -0.5 * g * r * r * r),
-            OutputGrad::Tanh => float_zip!(grad, y, |g, t| g * (1.0 - t * t)),
-            OutputGrad::Sigmoid => float_zip!(grad, y, |g, s| g * (1.0 - s) * s),
-            OutputGrad::Relu => float_zip!(grad, y, |g, r| if r > 0.0 { g } else { 0.0 }),
-            // d erfinv(x) = sqrt(pi)/2 * exp(erfinv(x)^2)
-            OutputGrad::Erfinv => float_zip!(grad, y, |g, r| g * cast(0.5 * std::f64::consts::PI.sqrt(), r) * (r * r).exp()),
-        };
-        smallvec::smallvec![Some(g)]
+        smallvec::smallvec![Some(grad.div(self.x.get()))]
     }
 }
 
-/// Which derivative [`OutputGradBackward`] computes.
-#[derive(Clone, Copy)]
-pub(crate) enum OutputGrad {
-    Exp,
-    Sqrt,
-    Rsqrt,
-    Tanh,
-    Sigmoid,
-    Relu,
-    Erfinv,
+backward_fn! {
+    struct Log1PBackward0 { x: SavedTensor }
+    saved [x]
+    fn backward(&mut self, grad, needs) {
+        smallvec::smallvec![Some(grad.div(self.x.get().add(1.0)))]
+    }
+}
+
+backward_fn! {
+    struct SqrtBackward0 { result: SavedTensor }
+    saved [result]
+    fn backward(&mut self, grad, needs) {
+        smallvec::smallvec![Some(grad.div(self.result.get().mul(2.0)))]
+    }
+}
+
+backward_fn! {
+    /// PyTorch: `-0.5 * grad * result.pow(3)`.
+    struct RsqrtBackward0 { result: SavedTensor }
+    saved [result]
+    fn backward(&mut self, grad, needs) {
+        smallvec::smallvec![Some(grad.mul(-0.5).mul(self.result.get().pow(3)))]
+    }
+}
+
+backward_fn! {
+    struct ReciprocalBackward0 { x: SavedTensor }
+    saved [x]
+    fn backward(&mut self, grad, needs) {
+        let x = self.x.get();
+        smallvec::smallvec![Some(grad.div(x.mul(&x)).neg())]
+    }
+}
+
+backward_fn! {
+    struct AbsBackward0 { x: SavedTensor }
+    saved [x]
+    fn backward(&mut self, grad, needs) {
+        smallvec::smallvec![Some(grad.mul(self.x.get().sign()))]
+    }
+}
+
+backward_fn! {
+    struct SinBackward0 { x: SavedTensor }
+    saved [x]
+    fn backward(&mut self, grad, needs) {
+        smallvec::smallvec![Some(grad.mul(self.x.get().cos()))]
+    }
+}
+
+backward_fn! {
+    struct CosBackward0 { x: SavedTensor }
+    saved [x]
+    fn backward(&mut self, grad, needs) {
+        smallvec::smallvec![Some(grad.mul(self.x.get().sin().neg()))]
+    }
+}
+
+backward_fn! {
+    struct SinhBackward0 { x: SavedTensor }
+    saved [x]
+    fn backward(&mut self, grad, needs) {
+        smallvec::smallvec![Some(grad.mul(self.x.get().cosh()))]
+    }
+}
+
+backward_fn! {
+    struct CoshBackward0 { x: SavedTensor }
+    saved [x]
+    fn backward(&mut self, grad, needs) {
+        smallvec::smallvec![Some(grad.mul(self.x.get().sinh()))]
+    }
+}
+
+backward_fn! {
+    struct TanhBackward0 { result: SavedTensor }
+    saved [result]
+    fn backward(&mut self, grad, needs) {
+        smallvec::smallvec![Some(Tensor::tanh_backward(grad, &self.result.get()))]
+    }
+}
+
+backward_fn! {
+    struct SigmoidBackward0 { result: SavedTensor }
+    saved [result]
+    fn backward(&mut self, grad, needs) {
+        smallvec::smallvec![Some(Tensor::sigmoid_backward(grad, &self.result.get()))]
+    }
+}
+
+backward_fn! {
+    /// PyTorch: `0.5 * sqrt(pi) * exp(self.erfinv().pow(2)) * grad`.
+    struct ErfinvBackward0 { result: SavedTensor }
+    saved [result]
+    fn backward(&mut self, grad, needs) {
+        let c = 0.5 * std::f64::consts::PI.sqrt();
+        smallvec::smallvec![Some(self.result.get().pow(2).exp().mul(c).mul(grad))]
+    }
+}
+
+backward_fn! {
+    /// `clamp(x, min, max)`: the gradient passes where `min <= x <= max` (ATen's `clamp_backward`).
+    struct ClampBackward1 { x: SavedTensor, lo: f64, hi: f64 }
+    names [ClampMinBackward0, ClampMaxBackward0]
+    saved [x]
+    fn backward(&mut self, grad, needs) {
+        let x = self.x.get();
+        let inside = x.ge(self.lo).logical_and(&x.le(self.hi));
+        smallvec::smallvec![Some(Tensor::where_(&inside, grad, 0.0))]
+    }
+}
+
+backward_fn! {
+    /// Piecewise-constant functions: the gradient is zero.
+    struct SignBackward0 {}
+    names [FloorBackward0, CeilBackward0, RoundBackward0]
+    saved []
+    fn backward(&mut self, grad, needs) {
+        smallvec::smallvec![Some(Tensor::zeros_like(grad))]
+    }
 }
 
 impl Tensor {
-    fn with_input_grad(&self, out: Tensor, name: &'static str, kind: InputGrad) -> Tensor {
-        record(out, name, &[self], |_| InputGradBackward {
-            x: SavedTensor::input(self),
-            kind,
-        })
-    }
-
-    fn with_output_grad(&self, out: Tensor, name: &'static str, kind: OutputGrad) -> Tensor {
-        record(out, name, &[self], |o| OutputGradBackward {
-            y: SavedTensor::output(o, name),
-            kind,
-        })
-    }
-
     /// `-self` (`torch.neg`).
+    #[track_caller]
     pub fn neg(&self) -> Tensor {
-        let out = self.with_cpu(|s, l| match s {
-            CpuStorage::F32(v) => CpuStorage::F32(cpu::map(v, l, |x| -x)),
-            CpuStorage::F64(v) => CpuStorage::F64(cpu::map(v, l, |x| -x)),
-            CpuStorage::I64(v) => CpuStorage::I64(cpu::map(v, l, |x: i64| x.wrapping_neg())),
-            CpuStorage::Bool(_) => panic!("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."),
-        });
-        let out = Tensor::from_cpu(out, self.shape().clone());
-        record(out, "NegBackward0", &[self], |_| NegBackward {})
+        if self.dtype() == DType::Bool {
+            panic!(
+                "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
+            );
+        }
+        let out = self.map_raw(ops::Neg {});
+        record(out, &[self], |_| NegBackward0 {})
     }
 
     /// `e^x` elementwise (`torch.exp`).
     pub fn exp(&self) -> Tensor {
-        let out = float_map!(self, |x| x.exp());
-        self.with_output_grad(out, "ExpBackward0", OutputGrad::Exp)
+        let out = self.map_float_raw(ops::Exp {});
+        record(out, &[self], |o| ExpBackward0 {
+            result: SavedTensor::output(o),
+        })
     }
 
     /// Natural logarithm (`torch.log`).
     pub fn log(&self) -> Tensor {
-        let out = float_map!(self, |x| x.ln());
-        self.with_input_grad(out, "LogBackward0", InputGrad::Log)
+        let out = self.map_float_raw(ops::Log {});
+        record(out, &[self], |_| LogBackward0 {
+            x: SavedTensor::input(self),
+        })
     }
 
     /// `log(1 + x)`, accurate near zero (`torch.log1p`).
     pub fn log1p(&self) -> Tensor {
-        let out = float_map!(self, |x| x.ln_1p());
-        self.with_input_grad(out, "Log1PBackward0", InputGrad::Log1p)
+        let out = self.map_float_raw(ops::Log1p {});
+        record(out, &[self], |_| Log1PBackward0 {
+            x: SavedTensor::input(self),
+        })
     }
 
     /// Square root (`torch.sqrt`).
     pub fn sqrt(&self) -> Tensor {
-        let out = float_map!(self, |x| x.sqrt());
-        self.with_output_grad(out, "SqrtBackward0", OutputGrad::Sqrt)
+        let out = self.map_float_raw(ops::Sqrt {});
+        record(out, &[self], |o| SqrtBackward0 {
+            result: SavedTensor::output(o),
+        })
     }
 
     /// `1 / sqrt(x)` (`torch.rsqrt`).
     pub fn rsqrt(&self) -> Tensor {
-        let out = float_map!(self, |x| 1.0 / x.sqrt());
-        self.with_output_grad(out, "RsqrtBackward0", OutputGrad::Rsqrt)
+        let out = self.map_float_raw(ops::Rsqrt {});
+        record(out, &[self], |o| RsqrtBackward0 {
+            result: SavedTensor::output(o),
+        })
     }
 
     /// `1 / x` (`torch.reciprocal`).
     pub fn reciprocal(&self) -> Tensor {
-        let out = float_map!(self, |x| 1.0 / x);
-        self.with_input_grad(out, "ReciprocalBackward0", InputGrad::Reciprocal)
+        let out = self.map_float_raw(ops::Reciprocal {});
+        record(out, &[self], |_| ReciprocalBackward0 {
+            x: SavedTensor::input(self),
+        })
     }
 
     /// Absolute value (`torch.abs`).
     pub fn abs(&self) -> Tensor {
-        let out = self.with_cpu(|s, l| match s {
-            CpuStorage::F32(v) => CpuStorage::F32(cpu::map(v, l, |x| x.abs())),
-            CpuStorage::F64(v) => CpuStorage::F64(cpu::map(v, l, |x| x.abs())),
-            CpuStorage::I64(v) => CpuStorage::I64(cpu::map(v, l, |x: i64| x.wrapping_abs())),
-            CpuStorage::Bool(v) => CpuStorage::Bool(cpu::map(v, l, |x| x)),
-        });
-        let out = Tensor::from_cpu(out, self.shape().clone());
-        self.with_input_grad(out, "AbsBackward0", InputGrad::Abs)
+        let out = self.map_raw(ops::Abs {});
+        record(out, &[self], |_| AbsBackward0 {
+            x: SavedTensor::input(self),
+        })
     }
 
-    /// -1, 0 or 1 by sign (`torch.sign`); not differentiable (its gradient is zero).
+    /// -1, 0 or 1 by sign (`torch.sign`); its gradient is zero.
+    #[track_caller]
     pub fn sign(&self) -> Tensor {
-        match self.dtype() {
-            crate::DType::I64 => {
-                let v: Vec<i64> = self.to_vec::<i64>().iter().map(|x| x.signum()).collect();
-                Tensor::from_vec(v, self.shape())
-            }
-            _ => float_map!(self, |x| if x > 0.0 {
-                1.0
-            } else if x < 0.0 {
-                -1.0
-            } else {
-                x * 0.0
-            }),
-        }
+        let out = match self.dtype() {
+            DType::I64 => self.map_raw(ops::Sign {}),
+            _ => self.map_float_raw(ops::Sign {}),
+        };
+        record(out, &[self], |_| SignBackward0 {})
     }
 
     /// Sine (`torch.sin`).
     pub fn sin(&self) -> Tensor {
-        let out = float_map!(self, |x| x.sin());
-        self.with_input_grad(out, "SinBackward0", InputGrad::Sin)
+        let out = self.map_float_raw(ops::Sin {});
+        record(out, &[self], |_| SinBackward0 {
+            x: SavedTensor::input(self),
+        })
     }
 
     /// Cosine (`torch.cos`).
     pub fn cos(&self) -> Tensor {
-        let out = float_map!(self, |x| x.cos());
-        self.with_input_grad(out, "CosBackward0", InputGrad::Cos)
+        let out = self.map_float_raw(ops::Cos {});
+        record(out, &[self], |_| CosBackward0 {
+            x: SavedTensor::input(self),
+        })
     }
 
-    /// Hyperbolic tangent (`torch.tanh`).
+    /// Hyperbolic sine (`torch.sinh`).
+    pub fn sinh(&self) -> Tensor {
+        let out = self.map_float_raw(ops::Sinh {});
+        record(out, &[self], |_| SinhBackward0 {
+            x: SavedTensor::input(self),
+        })
+    }
+
+    /// Hyperbolic cosine (`torch.cosh`).
+    pub fn cosh(&self) -> Tensor {
+        let out = self.map_float_raw(ops::Cosh {});
+        record(out, &[self], |_| CoshBackward0 {
+            x: SavedTensor::input(self),
+        })
+    }
+
+    /// Hyperbolic tangent (`torch.tanh`); its gradient is the named op `tanh_backward`.
     pub fn tanh(&self) -> Tensor {
-        let out = float_map!(self, |x| x.tanh());
-        self.with_output_grad(out, "TanhBackward0", OutputGrad::Tanh)
+        let out = self.map_float_raw(ops::Tanh {});
+        record(out, &[self], |o| TanhBackward0 {
+            result: SavedTensor::output(o),
+        })
     }
 
     /// The logistic function `1 / (1 + e^-x)` (`torch.sigmoid`).
@@ -404,75 +280,10 @@ impl Tensor {
     /// assert_eq!(tensor!([0.0]).sigmoid().to_vec::<f32>(), vec![0.5]);
     /// ```
     pub fn sigmoid(&self) -> Tensor {
-        let out = float_map!(self, |x| sigmoid(x));
-        self.with_output_grad(out, "SigmoidBackward0", OutputGrad::Sigmoid)
-    }
-
-    /// `max(x, 0)` (`torch.relu`).
-    pub fn relu(&self) -> Tensor {
-        let out = match self.dtype() {
-            crate::DType::I64 => {
-                let v: Vec<i64> = self.to_vec::<i64>().iter().map(|x| (*x).max(0)).collect();
-                return Tensor::from_vec(v, self.shape());
-            }
-            _ => float_map!(self, |x| if x > 0.0 || x.is_nan() { x } else { 0.0 }),
-        };
-        self.with_output_grad(out, "ReluBackward0", OutputGrad::Relu)
-    }
-
-    /// `x` where positive, `negative_slope * x` elsewhere (`F.leaky_relu`; PyTorch's default slope
-    /// is 0.01).
-    pub fn leaky_relu(&self, negative_slope: f64) -> Tensor {
-        let out = float_map!(self, |x| leaky_relu(x, negative_slope));
-        self.with_input_grad(
-            out,
-            "LeakyReluBackward0",
-            InputGrad::LeakyRelu(negative_slope),
-        )
-    }
-
-    /// `x` where positive, `alpha * (e^x - 1)` elsewhere (`F.elu`).
-    pub fn elu(&self, alpha: f64) -> Tensor {
-        let out = float_map!(self, |x| elu(x, alpha));
-        self.with_input_grad(out, "EluBackward0", InputGrad::Elu(alpha))
-    }
-
-    /// The Gaussian error linear unit (`F.gelu(x, approximate=...)`): `approximate` is `"none"`
-    /// (the exact erf form) or `"tanh"`.
-    ///
-    /// ```
-    /// use flambeau::tensor;
-    /// let y = tensor!([1.0]).gelu("none");
-    /// assert!((y.item::<f32>() - 0.8413).abs() < 1e-4);
-    /// ```
-    pub fn gelu(&self, approximate: &str) -> Tensor {
-        match approximate {
-            "none" => {
-                let out = float_map!(self, |x| gelu_exact(x));
-                self.with_input_grad(out, "GeluBackward0", InputGrad::GeluNone)
-            }
-            "tanh" => {
-                let out = float_map!(self, |x| gelu_tanh(x));
-                self.with_input_grad(out, "GeluBackward0", InputGrad::GeluTanh)
-            }
-            other => panic!("approximate argument must be either none or tanh. (got {other})"),
-        }
-    }
-
-    /// `x * sigmoid(x)` (`F.silu`).
-    pub fn silu(&self) -> Tensor {
-        let out = float_map!(self, |x| x * sigmoid(x));
-        self.with_input_grad(out, "SiluBackward0", InputGrad::Silu)
-    }
-
-    /// `log(1 + e^(beta x)) / beta`, linear above `threshold` (`F.softplus`; defaults 1 and 20).
-    pub fn softplus(&self, beta: f64, threshold: f64) -> Tensor {
-        let out = float_map!(self, |x| softplus(x, cast(beta, x), cast(threshold, x)));
-        self.with_input_grad(
-            out,
-            "SoftplusBackward0",
-            InputGrad::Softplus(beta, threshold),
-        )
+        let out = self.map_float_raw(ops::Sigmoid {});
+        record(out, &[self], |o| SigmoidBackward0 {
+            result: SavedTensor::output(o),
+        })
     }
 
     /// Limits values to `[min, max]`; either bound may be `None` (`torch.clamp`).
@@ -483,70 +294,80 @@ impl Tensor {
     /// assert_eq!(t.clamp(Some(-1.0), Some(1.0)).to_vec::<f32>(), vec![-1.0, 0.0, 1.0]);
     /// assert_eq!(t.clamp(None, Some(1.0)).to_vec::<f32>(), vec![-2.0, 0.0, 1.0]);
     /// ```
+    #[track_caller]
     pub fn clamp(&self, min: Option<f64>, max: Option<f64>) -> Tensor {
         if min.is_none() && max.is_none() {
             panic!("torch.clamp: At least one of 'min' or 'max' must not be None");
         }
-        if self.dtype() == crate::DType::I64 {
-            let lo = min.map_or(i64::MIN, |m| m as i64);
-            let hi = max.map_or(i64::MAX, |m| m as i64);
-            let v: Vec<i64> = self
-                .to_vec::<i64>()
-                .iter()
-                .map(|&x| x.max(lo).min(hi))
-                .collect();
-            return Tensor::from_vec(v, self.shape());
-        }
-        let lo = min.unwrap_or(f64::NEG_INFINITY);
-        let hi = max.unwrap_or(f64::INFINITY);
-        // PyTorch: min(max(x, lo), hi), NaN propagates.
-        let out = float_map!(self, |x| if x.is_nan() {
-            x
-        } else {
-            x.max(cast(lo, x)).min(cast(hi, x))
-        });
-        self.with_input_grad(out, "ClampBackward1", InputGrad::Clamp(min, max))
+        let (lo, hi) = (
+            min.unwrap_or(f64::NEG_INFINITY),
+            max.unwrap_or(f64::INFINITY),
+        );
+        let out = self.clamp_raw(lo, hi);
+        record(out, &[self], |_| ClampBackward1 {
+            x: SavedTensor::input(self),
+            lo,
+            hi,
+        })
     }
 
     /// `clamp(min=min)` (`torch.clamp_min`).
     pub fn clamp_min(&self, min: f64) -> Tensor {
-        let out = crate::autograd::no_grad(|| self.clamp(Some(min), None));
-        self.with_input_grad(out, "ClampMinBackward0", InputGrad::Clamp(Some(min), None))
+        let out = self.clamp_raw(min, f64::INFINITY);
+        record(out, &[self], |_| ClampMinBackward0 {
+            x: SavedTensor::input(self),
+            lo: min,
+            hi: f64::INFINITY,
+        })
     }
 
     /// `clamp(max=max)` (`torch.clamp_max`).
     pub fn clamp_max(&self, max: f64) -> Tensor {
-        let out = crate::autograd::no_grad(|| self.clamp(None, Some(max)));
-        self.with_input_grad(out, "ClampMaxBackward0", InputGrad::Clamp(None, Some(max)))
+        let out = self.clamp_raw(f64::NEG_INFINITY, max);
+        record(out, &[self], |_| ClampMaxBackward0 {
+            x: SavedTensor::input(self),
+            lo: f64::NEG_INFINITY,
+            hi: max,
+        })
+    }
+
+    /// `min(max(x, lo), hi)` in this tensor's dtype (int64 stays int64), without autograd.
+    fn clamp_raw(&self, lo: f64, hi: f64) -> Tensor {
+        let op = ops::Clamp { lo, hi };
+        match self.dtype() {
+            DType::I64 => self.map_raw(op),
+            _ => self.map_float_raw(op),
+        }
     }
 
     /// The inverse error function (`torch.erfinv`).
     pub fn erfinv(&self) -> Tensor {
-        let out = float_map!(self, |x| erfinv(x));
-        self.with_output_grad(out, "ErfinvBackward0", OutputGrad::Erfinv)
+        let out = self.map_float_raw(ops::Erfinv {});
+        record(out, &[self], |o| ErfinvBackward0 {
+            result: SavedTensor::output(o),
+        })
     }
 
-    /// Rounds down (`torch.floor`); not differentiable.
+    /// Rounds down (`torch.floor`); its gradient is zero.
     pub fn floor(&self) -> Tensor {
-        if !self.dtype().is_float() {
-            return self.clone_tensor_raw();
-        }
-        float_map!(self, |x| x.floor())
+        self.rounding(ops::Floor {}, |o| record(o, &[self], |_| FloorBackward0 {}))
     }
 
-    /// Rounds up (`torch.ceil`); not differentiable.
+    /// Rounds up (`torch.ceil`); its gradient is zero.
     pub fn ceil(&self) -> Tensor {
-        if !self.dtype().is_float() {
-            return self.clone_tensor_raw();
-        }
-        float_map!(self, |x| x.ceil())
+        self.rounding(ops::Ceil {}, |o| record(o, &[self], |_| CeilBackward0 {}))
     }
 
-    /// Rounds half to even (`torch.round`); not differentiable.
+    /// Rounds half to even (`torch.round`); its gradient is zero.
     pub fn round(&self) -> Tensor {
+        self.rounding(ops::Round {}, |o| record(o, &[self], |_| RoundBackward0 {}))
+    }
+
+    /// A rounding function: integers are returned as copies.
+    fn rounding<O: ops::UnaryOp>(&self, op: O, rec: impl FnOnce(Tensor) -> Tensor) -> Tensor {
         if !self.dtype().is_float() {
             return self.clone_tensor_raw();
         }
-        float_map!(self, |x| x.round_ties_even())
+        rec(self.map_raw(op))
     }
 }

@@ -2,13 +2,15 @@
 //! `squeeze`, `transpose`, `permute`, `expand`, `flatten`, `narrow`, `select`, slicing, `chunk`,
 //! `split`, `unbind`). A view shares its base's storage and version counter.
 
-use crate::autograd::{backward_fn, record};
+use crate::autograd::{NamedBackward, backward_fn, record};
 use crate::shape::{IntList, Layout, Shape, Strides, infer_shape, view_strides, wrap_dim};
 use crate::tensor::Tensor;
 use smallvec::SmallVec;
 
 backward_fn! {
-    struct ReshapeBackward { shape: Shape }
+    /// Views that only change the shape: the gradient is reshaped back.
+    struct ViewBackward0 { shape: Shape }
+    names [UnsafeViewBackward0, UnsqueezeBackward0, SqueezeBackward0, SqueezeBackward1, SqueezeBackward4]
     saved []
     fn backward(&mut self, grad, needs) {
         smallvec::smallvec![Some(grad.reshape(self.shape.dims()))]
@@ -16,7 +18,8 @@ backward_fn! {
 }
 
 backward_fn! {
-    struct PermuteBackward { inverse: SmallVec<[i64; 6]> }
+    struct PermuteBackward0 { inverse: SmallVec<[i64; 6]> }
+    names [TransposeBackward0, TBackward0]
     saved []
     fn backward(&mut self, grad, needs) {
         smallvec::smallvec![Some(grad.permute(self.inverse.as_slice()))]
@@ -24,20 +27,28 @@ backward_fn! {
 }
 
 backward_fn! {
-    struct ExpandBackward { shape: Shape }
+    struct ExpandBackward0 { shape: Shape }
     saved []
     fn backward(&mut self, grad, needs) {
         smallvec::smallvec![Some(grad.sum_to_size(self.shape.dims()))]
     }
 }
 
-backward_fn! {
-    /// Gradient of a slice, narrow, split or select: scattered into zeros shaped like the input.
-    struct SliceBackward { shape: Shape, dim: usize, start: usize, step: usize, len: usize, select: bool }
-    saved []
-    fn backward(&mut self, grad, needs) {
-        let z = Tensor::zeros_dtype(self.shape.dims(), grad.dtype());
-        let l = z.layout().clone();
+/// Where a slice or select took its elements: `dim`, `start`, `step`, the length taken, and
+/// whether the dim was removed (select).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SliceGeometry {
+    dim: usize,
+    start: usize,
+    step: usize,
+    len: usize,
+    select: bool,
+}
+
+impl SliceGeometry {
+    /// The layout of the sliced elements inside a contiguous tensor of `shape`.
+    fn layout_in(&self, shape: &Shape) -> Layout {
+        let l = Layout::contiguous(shape.clone());
         let mut layout = l.clone();
         layout.offset = self.start * l.strides[self.dim];
         if self.select {
@@ -47,8 +58,56 @@ backward_fn! {
             layout.shape.0[self.dim] = self.len;
             layout.strides[self.dim] = l.strides[self.dim] * self.step;
         }
-        z.alias_with_layout(layout).copy_raw(grad);
-        smallvec::smallvec![Some(z)]
+        layout
+    }
+
+    /// The slice itself, as a (differentiable) view of `t`.
+    fn apply(&self, t: &Tensor) -> Tensor {
+        if self.select {
+            t.select(self.dim as i64, self.start as i64)
+        } else {
+            let end = self.start + self.len.saturating_sub(1) * self.step + 1;
+            t.slice(
+                self.dim as i64,
+                Some(self.start as i64),
+                Some(end.max(self.start) as i64),
+                self.step as i64,
+            )
+        }
+    }
+}
+
+backward_fn! {
+    /// Gradient of a slice, narrow, split, select or unbind: `slice_backward` (zeros shaped
+    /// like the input, the gradient written at the sliced positions).
+    struct SliceBackward0 { shape: Shape, geometry: SliceGeometry }
+    names [SplitBackward0, SplitWithSizesBackward0, SelectBackward0, UnbindBackward0]
+    saved []
+    fn backward(&mut self, grad, needs) {
+        smallvec::smallvec![Some(slice_backward(grad, &self.shape, self.geometry))]
+    }
+}
+
+backward_fn! {
+    /// `slice_backward`'s own derivative: the same slice of the gradient.
+    struct SliceBackwardBackward0 { geometry: SliceGeometry }
+    names [SelectBackwardBackward0]
+    saved []
+    fn backward(&mut self, grad, needs) {
+        smallvec::smallvec![Some(self.geometry.apply(grad))]
+    }
+}
+
+/// ATen's `slice_backward` / `select_backward`: zeros of the input's shape with `grad` written
+/// where the slice took its elements; differentiable in `grad`.
+fn slice_backward(grad: &Tensor, shape: &Shape, geometry: SliceGeometry) -> Tensor {
+    let z = Tensor::zeros_dtype(shape.dims(), grad.dtype());
+    z.alias_with_layout(geometry.layout_in(shape))
+        .copy_raw(grad);
+    if geometry.select {
+        record(z, &[grad], |_| SelectBackwardBackward0 { geometry })
+    } else {
+        record(z, &[grad], |_| SliceBackwardBackward0 { geometry })
     }
 }
 
@@ -142,6 +201,16 @@ macro_rules! s {
     };
 }
 
+/// Which op took a slice (its node name, and the output's position for multi-view ops).
+#[derive(Clone, Copy)]
+enum SliceKind {
+    Slice,
+    Select,
+    Split(usize),
+    SplitWithSizes(usize),
+    Unbind(usize),
+}
+
 /// Clamps a Python-style slice bound into `0..=size`.
 fn clamp_bound(b: i64, size: i64) -> i64 {
     let b = if b < 0 { b + size } else { b };
@@ -149,14 +218,14 @@ fn clamp_bound(b: i64, size: i64) -> i64 {
 }
 
 impl Tensor {
-    fn view_op<B: crate::autograd::Backward + 'static>(
+    /// A differentiable view with another layout, recorded with the backward `make` builds.
+    fn view_op<B: NamedBackward + 'static>(
         &self,
         layout: Layout,
-        name: &'static str,
         make: impl FnOnce() -> B,
     ) -> Tensor {
-        let out = self.alias_with_layout(layout);
-        record(out, name, &[self], |_| make())
+        let out = self.view_with_layout(layout, None);
+        record(out, &[self], |_| make())
     }
 
     /// A view with another shape; one size may be -1 (`tensor.view(shape)`). Panics, with
@@ -179,7 +248,7 @@ impl Tensor {
             offset: l.offset,
         };
         let old = self.shape().clone();
-        self.view_op(layout, "ViewBackward0", || ReshapeBackward { shape: old })
+        self.view_op(layout, || ViewBackward0 { shape: old })
     }
 
     /// Another shape for the same elements; a view when the strides allow it, else a copy
@@ -198,19 +267,20 @@ impl Tensor {
                     strides,
                     offset: l.offset,
                 };
-                self.view_op(layout, "ViewBackward0", || ReshapeBackward { shape: old })
+                self.view_op(layout, || ViewBackward0 { shape: old })
             }
             None => {
+                // A copy, recorded as PyTorch's `_unsafe_view` of it (not a view of `self`).
                 let copy = self.clone_tensor_raw();
                 let out = copy.alias_with_layout(Layout::contiguous(shape));
-                record(out, "UnsafeViewBackward0", &[self], |_| ReshapeBackward {
-                    shape: old,
-                })
+                record(out, &[self], |_| UnsafeViewBackward0 { shape: old })
             }
         }
     }
 
-    /// A reshape of a freshly computed (contiguous) result, recorded as PyTorch's `_unsafe_view`.
+    /// A reshape of a freshly computed (contiguous) result, recorded as PyTorch's `_unsafe_view`
+    /// (an alias of the result, not a view autograd tracks).
+    #[track_caller]
     pub(crate) fn unsafe_view(&self, shape: &[usize]) -> Tensor {
         let t = self.contiguous();
         let layout = Layout {
@@ -226,19 +296,18 @@ impl Tensor {
             );
         }
         let old = t.shape().clone();
-        t.view_op(layout, "UnsafeViewBackward0", || ReshapeBackward {
-            shape: old,
-        })
+        let out = t.alias_with_layout(layout);
+        record(out, &[&t], |_| UnsafeViewBackward0 { shape: old })
     }
 
-    /// `squeeze_dim` recorded under a given node name (PyTorch's several squeeze overloads).
-    pub(crate) fn squeeze_named(&self, dim: i64, name: &'static str) -> Tensor {
-        let d = wrap_dim(dim, self.ndim());
-        if self.dims()[d] != 1 {
+    /// `squeeze(0)` as `matmul` records it for a 1-D first operand (`SqueezeBackward4`).
+    pub(crate) fn squeeze_matmul_row(&self) -> Tensor {
+        if self.dims()[0] != 1 {
             return self.clone();
         }
-        let keep: Vec<usize> = (0..self.ndim()).filter(|&i| i != d).collect();
-        self.keep_dims(&keep, name)
+        let keep: Vec<usize> = (1..self.ndim()).collect();
+        let old = self.shape().clone();
+        self.view_op(self.keep_layout(&keep), || SqueezeBackward4 { shape: old })
     }
 
     /// A view with `other`'s shape (`tensor.view_as(other)`).
@@ -275,41 +344,38 @@ impl Tensor {
             offset: l.offset,
         };
         let old = self.shape().clone();
-        self.view_op(layout, "UnsqueezeBackward0", || ReshapeBackward {
-            shape: old,
-        })
+        self.view_op(layout, || UnsqueezeBackward0 { shape: old })
     }
 
     /// Removes every size-1 dim (`tensor.squeeze()`).
     pub fn squeeze(&self) -> Tensor {
         let l = self.layout();
         let keep: Vec<usize> = (0..l.ndim()).filter(|&i| l.dims()[i] != 1).collect();
-        self.keep_dims(&keep, "SqueezeBackward0")
+        let old = self.shape().clone();
+        self.view_op(self.keep_layout(&keep), || SqueezeBackward0 { shape: old })
     }
 
     /// Removes `dim` if its size is 1, else returns the tensor unchanged (`tensor.squeeze(dim)`).
+    #[track_caller]
     pub fn squeeze_dim(&self, dim: i64) -> Tensor {
         let d = wrap_dim(dim, self.ndim());
-        if self.ndim() == 0 || self.dims()[d] != 1 {
-            return self.view_op(self.layout().clone(), "SqueezeBackward1", || {
-                ReshapeBackward {
-                    shape: self.shape().clone(),
-                }
-            });
-        }
-        let keep: Vec<usize> = (0..self.ndim()).filter(|&i| i != d).collect();
-        self.keep_dims(&keep, "SqueezeBackward1")
+        let keep: Vec<usize> = if self.ndim() == 0 || self.dims()[d] != 1 {
+            (0..self.ndim()).collect()
+        } else {
+            (0..self.ndim()).filter(|&i| i != d).collect()
+        };
+        let old = self.shape().clone();
+        self.view_op(self.keep_layout(&keep), || SqueezeBackward1 { shape: old })
     }
 
-    fn keep_dims(&self, keep: &[usize], name: &'static str) -> Tensor {
+    /// The layout keeping only the listed dims (all others have size 1).
+    fn keep_layout(&self, keep: &[usize]) -> Layout {
         let l = self.layout();
-        let layout = Layout {
+        Layout {
             shape: Shape(keep.iter().map(|&i| l.dims()[i]).collect()),
             strides: keep.iter().map(|&i| l.strides[i]).collect(),
             offset: l.offset,
-        };
-        let old = self.shape().clone();
-        self.view_op(layout, name, || ReshapeBackward { shape: old })
+        }
     }
 
     /// Swaps two dims (`tensor.transpose(dim0, dim1)`).
@@ -320,7 +386,7 @@ impl Tensor {
         if nd > 0 {
             perm.swap(a, b);
         }
-        self.permute_named(&perm, "TransposeBackward0")
+        self.permute_with(&perm, |inverse| TransposeBackward0 { inverse })
     }
 
     /// Transposes a matrix; 0-D and 1-D tensors are returned as they are (`tensor.t()`).
@@ -336,10 +402,12 @@ impl Tensor {
                 self.ndim()
             );
         }
-        if self.ndim() < 2 {
-            return self.permute_named(&(0..self.ndim() as i64).collect::<Vec<_>>(), "TBackward0");
-        }
-        self.permute_named(&[1, 0], "TBackward0")
+        let perm: Vec<i64> = if self.ndim() < 2 {
+            (0..self.ndim() as i64).collect()
+        } else {
+            vec![1, 0]
+        };
+        self.permute_with(&perm, |inverse| TBackward0 { inverse })
     }
 
     /// Reorders the dims (`tensor.permute(dims)`).
@@ -348,11 +416,17 @@ impl Tensor {
     /// use flambeau::Tensor;
     /// assert_eq!(Tensor::zeros([2, 3, 4]).permute([2, 0, 1]).dims(), &[4, 2, 3]);
     /// ```
+    #[track_caller]
     pub fn permute(&self, dims: impl IntList) -> Tensor {
-        self.permute_named(&dims.to_int_list(), "PermuteBackward0")
+        self.permute_with(&dims.to_int_list(), |inverse| PermuteBackward0 { inverse })
     }
 
-    fn permute_named(&self, dims: &[i64], name: &'static str) -> Tensor {
+    #[track_caller]
+    fn permute_with<B: NamedBackward + 'static>(
+        &self,
+        dims: &[i64],
+        make: impl FnOnce(SmallVec<[i64; 6]>) -> B,
+    ) -> Tensor {
         let nd = self.ndim();
         if dims.len() != nd {
             panic!(
@@ -371,7 +445,7 @@ impl Tensor {
         for (i, &p) in perm.iter().enumerate() {
             inverse[p] = i as i64;
         }
-        self.view_op(layout, name, || PermuteBackward { inverse })
+        self.view_op(layout, || make(inverse))
     }
 
     /// A broadcast view with size-1 dims repeated (stride 0) and new leading dims; -1 keeps a size
@@ -435,7 +509,7 @@ impl Tensor {
             offset: l.offset,
         };
         let old = self.shape().clone();
-        self.view_op(layout, "ExpandBackward0", || ExpandBackward { shape: old })
+        self.view_op(layout, || ExpandBackward0 { shape: old })
     }
 
     /// Expands to `other`'s shape (`tensor.expand_as(other)`).
@@ -489,43 +563,74 @@ impl Tensor {
     /// assert_eq!(t.slice(0, Some(1), Some(8), 3).to_vec::<i64>(), vec![1, 4, 7]);
     /// assert_eq!(t.slice(0, Some(-2), None, 1).to_vec::<i64>(), vec![8, 9]);
     /// ```
+    #[track_caller]
     pub fn slice(&self, dim: i64, start: Option<i64>, end: Option<i64>, step: i64) -> Tensor {
-        self.slice_named(dim, start, end, step, "SliceBackward0")
+        let g = self.slice_geometry(dim, start, end, step);
+        self.slice_view(g, SliceKind::Slice)
     }
 
-    fn slice_named(
+    /// Where `start:end:step` along `dim` takes its elements, with Python's clamping.
+    #[track_caller]
+    fn slice_geometry(
         &self,
         dim: i64,
         start: Option<i64>,
         end: Option<i64>,
         step: i64,
-        name: &'static str,
-    ) -> Tensor {
+    ) -> SliceGeometry {
         if step <= 0 {
             panic!("slice step must be positive");
         }
         let d = wrap_dim(dim, self.ndim());
-        let l = self.layout();
-        let size = l.dims()[d] as i64;
+        let size = self.dims()[d] as i64;
         let start = clamp_bound(start.unwrap_or(0), size);
         let end = clamp_bound(end.unwrap_or(size), size).max(start);
         let len = ((end - start) + step - 1) / step;
-        let mut layout = l.clone();
-        layout.offset = l.offset + start as usize * l.strides[d];
-        layout.shape.0[d] = len as usize;
-        layout.strides[d] = l.strides[d] * step as usize;
-        let shape = self.shape().clone();
-        self.view_op(layout, name, || SliceBackward {
-            shape,
+        SliceGeometry {
             dim: d,
             start: start as usize,
             step: step as usize,
             len: len as usize,
             select: false,
-        })
+        }
+    }
+
+    /// The view a slice or select takes, recorded under the op's node name; the pieces of
+    /// `split`, `chunk` and `unbind` are marked as outputs of a multi-view op.
+    fn slice_view(&self, g: SliceGeometry, kind: SliceKind) -> Tensor {
+        let l = self.layout();
+        let mut layout = l.clone();
+        layout.offset = l.offset + g.start * l.strides[g.dim];
+        if g.select {
+            layout.shape.0.remove(g.dim);
+            layout.strides.remove(g.dim);
+        } else {
+            layout.shape.0[g.dim] = g.len;
+            layout.strides[g.dim] = l.strides[g.dim] * g.step;
+        }
+        let multi = match kind {
+            SliceKind::Split(k) => Some(("Split", k)),
+            SliceKind::SplitWithSizes(k) => Some(("SplitWithSizes", k)),
+            SliceKind::Unbind(k) => Some(("Unbind", k)),
+            SliceKind::Slice | SliceKind::Select => None,
+        };
+        let out = self.view_with_layout(layout, multi);
+        let shape = self.shape().clone();
+        let geometry = g;
+        match kind {
+            SliceKind::Slice => record(out, &[self], |_| SliceBackward0 { shape, geometry }),
+            SliceKind::Select => record(out, &[self], |_| SelectBackward0 { shape, geometry }),
+            SliceKind::Split(_) => record(out, &[self], |_| SplitBackward0 { shape, geometry }),
+            SliceKind::SplitWithSizes(_) => record(out, &[self], |_| SplitWithSizesBackward0 {
+                shape,
+                geometry,
+            }),
+            SliceKind::Unbind(_) => record(out, &[self], |_| UnbindBackward0 { shape, geometry }),
+        }
     }
 
     /// `length` elements of `dim` from `start` (`tensor.narrow(dim, start, length)`).
+    #[track_caller]
     pub fn narrow(&self, dim: i64, start: i64, length: usize) -> Tensor {
         let d = wrap_dim(dim, self.ndim());
         let size = self.dims()[d] as i64;
@@ -533,40 +638,35 @@ impl Tensor {
         if s < 0 || s + length as i64 > size {
             panic!("start ({start}) + length ({length}) exceeds dimension size ({size}).");
         }
-        self.slice_named(
-            d as i64,
-            Some(s),
-            Some(s + length as i64),
-            1,
-            "SliceBackward0",
-        )
+        self.slice(d as i64, Some(s), Some(s + length as i64), 1)
     }
 
-    /// The sub-tensor at `index` of `dim`, which is removed (`tensor.select(dim, index)`, `a[i]`).
-    pub fn select(&self, dim: i64, index: i64) -> Tensor {
+    /// The geometry of `select(dim, index)`.
+    #[track_caller]
+    fn select_geometry(&self, dim: i64, index: i64) -> SliceGeometry {
         let d = wrap_dim(dim, self.ndim());
-        let l = self.layout();
-        let size = l.dims()[d] as i64;
+        let size = self.dims()[d] as i64;
         if index < -size || index >= size {
             panic!(
                 "select(): index {index} out of range for tensor of size {:?} at dimension {d}",
-                l.dims()
+                self.dims()
             );
         }
         let i = if index < 0 { index + size } else { index } as usize;
-        let mut layout = l.clone();
-        layout.offset = l.offset + i * l.strides[d];
-        layout.shape.0.remove(d);
-        layout.strides.remove(d);
-        let shape = self.shape().clone();
-        self.view_op(layout, "SelectBackward0", || SliceBackward {
-            shape,
+        SliceGeometry {
             dim: d,
             start: i,
             step: 1,
             len: 1,
             select: true,
-        })
+        }
+    }
+
+    /// The sub-tensor at `index` of `dim`, which is removed (`tensor.select(dim, index)`, `a[i]`).
+    #[track_caller]
+    pub fn select(&self, dim: i64, index: i64) -> Tensor {
+        let g = self.select_geometry(dim, index);
+        self.slice_view(g, SliceKind::Select)
     }
 
     /// Indexes with integers and ranges, as `a[1:3, ::2]` does in Python; see [`s!`](crate::s!).
@@ -611,6 +711,7 @@ impl Tensor {
     }
 
     /// Pieces of `split_size` along `dim`, the last possibly smaller (`torch.split(t, n, dim)`).
+    #[track_caller]
     pub fn split(&self, split_size: usize, dim: i64) -> Vec<Tensor> {
         let d = wrap_dim(dim, self.ndim());
         let size = self.dims()[d];
@@ -623,13 +724,9 @@ impl Tensor {
         let mut start = 0;
         while start < size {
             let len = split_size.min(size - start);
-            out.push(self.slice_named(
-                d as i64,
-                Some(start as i64),
-                Some((start + len) as i64),
-                1,
-                "SplitBackward0",
-            ));
+            let g =
+                self.slice_geometry(d as i64, Some(start as i64), Some((start + len) as i64), 1);
+            out.push(self.slice_view(g, SliceKind::Split(out.len())));
             start += len;
         }
         if out.is_empty() {
@@ -639,6 +736,7 @@ impl Tensor {
     }
 
     /// Pieces with the given sizes along `dim` (`torch.split(t, [sizes], dim)`).
+    #[track_caller]
     pub fn split_with_sizes(&self, sizes: &[usize], dim: i64) -> Vec<Tensor> {
         let d = wrap_dim(dim, self.ndim());
         let total: usize = sizes.iter().sum();
@@ -652,25 +750,29 @@ impl Tensor {
         let mut start = 0;
         sizes
             .iter()
-            .map(|&len| {
-                let t = self.slice_named(
+            .enumerate()
+            .map(|(k, &len)| {
+                let g = self.slice_geometry(
                     d as i64,
                     Some(start as i64),
                     Some((start + len) as i64),
                     1,
-                    "SplitWithSizesBackward0",
                 );
                 start += len;
-                t
+                self.slice_view(g, SliceKind::SplitWithSizes(k))
             })
             .collect()
     }
 
     /// The sub-tensors along `dim`, each without that dim (`torch.unbind`).
+    #[track_caller]
     pub fn unbind(&self, dim: i64) -> Vec<Tensor> {
         let d = wrap_dim(dim, self.ndim());
-        (0..self.dims()[d] as i64)
-            .map(|i| self.select(d as i64, i))
+        (0..self.dims()[d])
+            .map(|i| {
+                let g = self.select_geometry(d as i64, i as i64);
+                self.slice_view(g, SliceKind::Unbind(i))
+            })
             .collect()
     }
 

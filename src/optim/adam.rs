@@ -5,8 +5,7 @@ use super::{
     fmt, get_bool, get_f64, get_step, get_tensor, zeros_like,
 };
 use crate::autograd::no_grad;
-use crate::kernels::cpu::fused::{self, AdamScalars};
-use crate::storage::{CpuStorage, StorageElement};
+use crate::backend::AdamScalars;
 use crate::tensor::Tensor;
 use crate::{Error, Result};
 use std::collections::BTreeMap;
@@ -238,84 +237,19 @@ impl Adam {
     }
 }
 
-/// The whole update in one pass when the parameter, its gradient and its state are contiguous
-/// float tensors of one dtype and shape (always, unless a gradient was set by hand); false
-/// otherwise, and the caller takes the step op by op.
-fn fused_step(
-    p: &Tensor,
-    grad: &Tensor,
-    st: &AdamState,
-    o: &AdamOptions,
-    decoupled: bool,
-    step_size: f64,
-    bc2_sqrt: f64,
-) -> bool {
-    let dtype = p.dtype();
-    let mut state: Vec<&Tensor> = vec![p, &st.exp_avg, &st.exp_avg_sq];
-    if let Some(m) = &st.max_exp_avg_sq {
-        state.push(m);
+/// The scalars of one Adam step, in the order PyTorch's `_single_tensor_adam` computes them.
+fn adam_scalars(o: &AdamOptions, decoupled: bool, step_size: f64, bc2_sqrt: f64) -> AdamScalars {
+    AdamScalars {
+        beta1_complement: 1.0 - o.betas.0,
+        beta2: o.betas.1,
+        beta2_complement: 1.0 - o.betas.1,
+        weight_decay: o.weight_decay,
+        decay_factor: (decoupled && o.weight_decay != 0.0).then_some(1.0 - o.lr * o.weight_decay),
+        bias_correction2_sqrt: bc2_sqrt,
+        eps: o.eps,
+        neg_step_size: -step_size,
+        maximize: o.maximize,
     }
-    let fits = |t: &Tensor| t.dtype() == dtype && t.is_contiguous() && t.dims() == p.dims();
-    if !dtype.is_float()
-        || !state.iter().all(|t| fits(t))
-        || !fits(grad)
-        || state.iter().any(|t| t.shares_storage(grad))
-    {
-        return false;
-    }
-    fn scalars<T: crate::dtype::Float>(
-        o: &AdamOptions,
-        decoupled: bool,
-        step_size: f64,
-        bc2_sqrt: f64,
-    ) -> AdamScalars<T> {
-        let c = T::from_f64;
-        AdamScalars {
-            beta1_complement: c(1.0 - o.betas.0),
-            beta2: c(o.betas.1),
-            beta2_complement: c(1.0 - o.betas.1),
-            weight_decay: c(o.weight_decay),
-            decay_factor: (decoupled && o.weight_decay != 0.0)
-                .then(|| c(1.0 - o.lr * o.weight_decay)),
-            bias_correction2_sqrt: c(bc2_sqrt),
-            eps: c(o.eps),
-            neg_step_size: c(-step_size),
-            maximize: o.maximize,
-        }
-    }
-    fn run<T: crate::dtype::Float + StorageElement>(
-        g: &[T],
-        mut bufs: Vec<&mut [T]>,
-        s: AdamScalars<T>,
-    ) {
-        let mut it = bufs.iter_mut();
-        let p = it.next().expect("param");
-        let m = it.next().expect("exp_avg");
-        let v = it.next().expect("exp_avg_sq");
-        let vmax = it.next().map(|x| &mut **x);
-        fused::adam(p, g, m, v, vmax, s);
-    }
-    grad.with_cpu(|gs, gl| {
-        let range = gl.contiguous_range().expect("contiguous");
-        Tensor::with_cpu_mut_many(&state, |bufs| match gs {
-            CpuStorage::F32(g) => run(
-                &g[range],
-                bufs.into_iter()
-                    .map(|b| b.into_slice::<f32>().expect("f32"))
-                    .collect(),
-                scalars(o, decoupled, step_size, bc2_sqrt),
-            ),
-            CpuStorage::F64(g) => run(
-                &g[range],
-                bufs.into_iter()
-                    .map(|b| b.into_slice::<f64>().expect("f64"))
-                    .collect(),
-                scalars(o, decoupled, step_size, bc2_sqrt),
-            ),
-            _ => unreachable!("float"),
-        })
-    });
-    true
 }
 
 impl Optimizer for Adam {
@@ -339,7 +273,17 @@ impl Optimizer for Adam {
                     let bias_correction2 = 1.0 - beta2.powf(step);
                     let step_size = o.lr / bias_correction1;
                     let bias_correction2_sqrt = bias_correction2.sqrt();
-                    if fused_step(p, &grad, st, o, decoupled, step_size, bias_correction2_sqrt) {
+                    // The whole update in one pass (the op-by-op form below is its reference and
+                    // runs for unusual layouts).
+                    let scalars = adam_scalars(o, decoupled, step_size, bias_correction2_sqrt);
+                    if crate::ops::fused::adam_step(
+                        p,
+                        &grad,
+                        &st.exp_avg,
+                        &st.exp_avg_sq,
+                        st.max_exp_avg_sq.as_ref(),
+                        &scalars,
+                    ) {
                         continue;
                     }
                     let mut d = if o.maximize { grad.neg() } else { grad };

@@ -1,15 +1,12 @@
 //! Random numbers identical to PyTorch's CPU generator: the same seed gives the same tensors, bit
 //! for bit (`torch.manual_seed`, `torch.rand`, `torch.randn`, `torch.randint`, ...).
 
-mod avx_mathfun;
-pub(crate) mod kernels;
+pub(crate) mod generator;
 
 use crate::dtype::DType;
-use crate::kernels::cpu;
 use crate::shape::{IntList, shape_from};
-use crate::storage::CpuStorage;
 use crate::tensor::Tensor;
-use kernels::GeneratorState;
+use generator::GeneratorState;
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
 /// PyTorch's seed for the default CPU generator when the program starts (`default_rng_seed_val`).
@@ -108,6 +105,7 @@ pub fn set_rng_state(state: &[u8]) -> crate::Result<()> {
     DEFAULT_GENERATOR.set_state(state)
 }
 
+#[track_caller]
 fn check_float(dtype: DType, what: &str) {
     if !dtype.is_float() {
         panic!("\"{what}\" not implemented for '{}'", dtype.scalar_name());
@@ -193,8 +191,8 @@ impl Tensor {
         }
         let shape = shape_from(&shape);
         let mut v = vec![0i64; shape.numel()];
-        kernels::randint(&mut generator.lock(), &mut v, low, high);
-        Tensor::from_cpu(CpuStorage::I64(v), shape).to_dtype(dtype)
+        generator::randint(&mut generator.lock(), &mut v, low, high);
+        Tensor::from_vec(v, shape).to_dtype(dtype)
     }
 
     /// A random permutation of `0..n`, int64 (`torch.randperm(n)`).
@@ -204,7 +202,7 @@ impl Tensor {
 
     /// A random permutation drawn from a given generator.
     pub fn randperm_gen(n: usize, generator: &Generator) -> Tensor {
-        let v = kernels::randperm(&mut generator.lock(), n);
+        let v = generator::randperm(&mut generator.lock(), n);
         Tensor::from_vec(v, [n])
     }
 
@@ -224,105 +222,80 @@ impl Tensor {
     }
 
     /// `torch.bernoulli(p, generator=g)`.
+    #[track_caller]
     pub fn bernoulli_gen(&self, generator: &Generator) -> Tensor {
-        let storage = self.with_cpu(|s, l| match s {
-            CpuStorage::F32(v) => {
-                let p = cpu::to_contiguous(v, l);
-                let mut out = vec![0.0f32; p.len()];
-                kernels::bernoulli_tensor_f32(&mut generator.lock(), &p, &mut out);
-                CpuStorage::F32(out)
-            }
-            CpuStorage::F64(v) => {
-                let p = cpu::to_contiguous(v, l);
-                let mut out = vec![0.0f64; p.len()];
-                kernels::bernoulli_tensor_f64(&mut generator.lock(), &p, &mut out);
-                CpuStorage::F64(out)
-            }
-            other => panic!(
+        if !self.dtype().is_float() {
+            panic!(
                 "\"bernoulli_tensor_cpu_self_\" not implemented for '{}'",
-                other.dtype().scalar_name()
-            ),
-        });
-        Tensor::from_cpu(storage, self.shape().clone())
+                self.dtype().scalar_name()
+            );
+        }
+        let storage = self
+            .storage()
+            .bernoulli(self.layout(), &mut generator.lock());
+        Tensor::from_storage(storage, self.shape().clone())
     }
 
     /// Fills in place with 0/1 samples that are 1 with probability `p` (`tensor.bernoulli_(p)`),
     /// drawn as PyTorch's CPU kernel does (one 53-bit uniform per element), whatever the dtype.
+    #[track_caller]
     pub fn bernoulli_scalar_(&self, p: f64) -> Tensor {
-        crate::ops::inplace::check_inplace(self);
+        crate::autograd::check_inplace(self, self.requires_grad());
         if !(0.0..=1.0).contains(&p) {
             panic!("bernoulli_ expects p to be in [0, 1], but got p={p}");
         }
-        let n = self.numel();
-        let probs = vec![p; n];
-        let mut draws = vec![0.0f64; n];
-        kernels::bernoulli_tensor_f64(&mut DEFAULT_GENERATOR.lock(), &probs, &mut draws);
-        self.copy_(&Tensor::from_vec(draws, self.shape()));
+        self.0.storage.write().bernoulli_scalar_inplace(
+            self.layout(),
+            &mut DEFAULT_GENERATOR.lock(),
+            p,
+        );
+        self.bump_version();
         self.clone()
     }
 
     /// Fills in place with uniform samples in `[from, to)` (`tensor.uniform_(from, to)`).
+    #[track_caller]
     pub fn uniform_(&self, from: f64, to: f64) -> Tensor {
         self.uniform_gen(from, to, &DEFAULT_GENERATOR)
     }
 
     /// `tensor.uniform_(from, to, generator=g)`.
+    #[track_caller]
     pub fn uniform_gen(&self, from: f64, to: f64, generator: &Generator) -> Tensor {
-        crate::ops::inplace::check_inplace(self);
+        crate::autograd::check_inplace(self, self.requires_grad());
         if from > to {
             panic!(
                 "uniform_ expects to return a [from, to) range, but found from={from} > to={to}"
             );
         }
-        let n = self.numel();
-        self.with_cpu_mut(|s, l| match s {
-            CpuStorage::F32(v) => {
-                let mut tmp = vec![0.0f32; n];
-                kernels::uniform_f32(&mut generator.lock(), &mut tmp, from, to);
-                cpu::write_strided(v, l, &tmp);
-            }
-            CpuStorage::F64(v) => {
-                let mut tmp = vec![0.0f64; n];
-                kernels::uniform_f64(&mut generator.lock(), &mut tmp, from, to);
-                cpu::write_strided(v, l, &tmp);
-            }
-            other => panic!(
-                "\"check_uniform_bounds\" not implemented for '{}'",
-                other.dtype().scalar_name()
-            ),
-        });
+        check_float(self.dtype(), "check_uniform_bounds");
+        self.0
+            .storage
+            .write()
+            .uniform_inplace(self.layout(), &mut generator.lock(), from, to);
+        self.bump_version();
         self.clone()
     }
 
     /// Fills in place with normal samples (`tensor.normal_(mean, std)`).
+    #[track_caller]
     pub fn normal_(&self, mean: f64, std: f64) -> Tensor {
         self.normal_gen(mean, std, &DEFAULT_GENERATOR)
     }
 
     /// `tensor.normal_(mean, std, generator=g)`.
+    #[track_caller]
     pub fn normal_gen(&self, mean: f64, std: f64, generator: &Generator) -> Tensor {
-        crate::ops::inplace::check_inplace(self);
+        crate::autograd::check_inplace(self, self.requires_grad());
         if std < 0.0 {
             panic!("normal expects std >= 0.0, but found std {std}");
         }
-        let n = self.numel();
-        let contiguous = self.is_contiguous();
-        self.with_cpu_mut(|s, l| match s {
-            CpuStorage::F32(v) => {
-                let mut tmp = vec![0.0f32; n];
-                kernels::normal_f32(&mut generator.lock(), &mut tmp, mean, std, contiguous);
-                cpu::write_strided(v, l, &tmp);
-            }
-            CpuStorage::F64(v) => {
-                let mut tmp = vec![0.0f64; n];
-                kernels::normal_f64(&mut generator.lock(), &mut tmp, mean, std, contiguous);
-                cpu::write_strided(v, l, &tmp);
-            }
-            other => panic!(
-                "\"normal_kernel_cpu\" not implemented for '{}'",
-                other.dtype().scalar_name()
-            ),
-        });
+        check_float(self.dtype(), "normal_kernel_cpu");
+        self.0
+            .storage
+            .write()
+            .normal_inplace(self.layout(), &mut generator.lock(), mean, std);
+        self.bump_version();
         self.clone()
     }
 }

@@ -3,61 +3,19 @@
 use super::Tensor;
 use crate::autograd::{backward_fn, record};
 use crate::dtype::{DType, Element};
-use crate::kernels::cpu;
-use crate::storage::{CpuStorage, StorageElement};
-
-/// Converts one element between types with PyTorch's cast rules.
-#[inline(always)]
-pub(crate) fn convert<S: Element, T: Element>(x: S) -> T {
-    if S::DTYPE.is_float() {
-        T::from_f64(x.to_f64())
-    } else {
-        T::from_i64(x.to_i64())
-    }
-}
-
-/// Dispatches on the dtype of a [`CpuStorage`], binding the typed vector to `$v`.
-macro_rules! with_storage {
-    ($s:expr, $v:ident => $body:expr) => {
-        match $s {
-            $crate::storage::CpuStorage::F32($v) => $body,
-            $crate::storage::CpuStorage::F64($v) => $body,
-            $crate::storage::CpuStorage::I64($v) => $body,
-            $crate::storage::CpuStorage::Bool($v) => $body,
-        }
-    };
-}
-
-/// A row-major copy of a strided view, converted to `dtype`.
-pub(crate) fn cast_storage(
-    s: &CpuStorage,
-    layout: &crate::shape::Layout,
-    dtype: DType,
-) -> CpuStorage {
-    fn go<S: Element, T: StorageElement>(v: &[S], layout: &crate::shape::Layout) -> CpuStorage {
-        T::wrap(cpu::map(v, layout, convert::<S, T>))
-    }
-    if s.dtype() == dtype {
-        return with_storage!(s, v => StorageElement::wrap(cpu::to_contiguous(v, layout)));
-    }
-    with_storage!(s, v => match dtype {
-        DType::F32 => go::<_, f32>(v, layout),
-        DType::F64 => go::<_, f64>(v, layout),
-        DType::I64 => go::<_, i64>(v, layout),
-        DType::Bool => go::<_, bool>(v, layout),
-    })
-}
+use crate::shape::{Layout, Shape};
 
 backward_fn! {
-    struct ToCopyBackward { dtype: DType }
+    /// `to(dtype)`: the gradient is cast back to the source's dtype (by the engine).
+    struct ToCopyBackward0 {}
     saved []
     fn backward(&mut self, grad, needs) {
-        smallvec::smallvec![Some(grad.to_dtype(self.dtype))]
+        smallvec::smallvec![Some(grad.clone())]
     }
 }
 
 backward_fn! {
-    struct CloneBackward {}
+    struct CloneBackward0 {}
     saved []
     fn backward(&mut self, grad, needs) {
         smallvec::smallvec![Some(grad.clone())]
@@ -74,10 +32,11 @@ impl Tensor {
     /// assert_eq!(t.to_vec::<i64>(), vec![1, 2, 3, 4]);
     /// ```
     pub fn to_vec<T: Element>(&self) -> Vec<T> {
-        self.with_cpu(|s, l| with_storage!(s, v => cpu::map(v, l, convert::<_, T>)))
+        self.storage().to_vec(self.layout())
     }
 
     /// The elements of a 2-D tensor as rows.
+    #[track_caller]
     pub fn to_vec2<T: Element>(&self) -> Vec<Vec<T>> {
         if self.ndim() != 2 {
             panic!("to_vec2 expects a 2-D tensor, got {} dims", self.ndim());
@@ -96,6 +55,7 @@ impl Tensor {
     /// use flambeau::tensor;
     /// assert_eq!(tensor!([[2.5]]).item::<f32>(), 2.5);
     /// ```
+    #[track_caller]
     pub fn item<T: Element>(&self) -> T {
         if self.numel() != 1 {
             panic!(
@@ -103,7 +63,12 @@ impl Tensor {
                 self.numel()
             );
         }
-        self.with_cpu(|s, l| with_storage!(s, v => convert::<_, T>(v[l.offset])))
+        let one = Layout {
+            shape: Shape::new(&[]),
+            strides: Default::default(),
+            offset: self.layout().offset,
+        };
+        self.storage().to_vec(&one)[0]
     }
 
     /// The value of a one-element tensor as `f64` (the usual Python float).
@@ -123,17 +88,21 @@ impl Tensor {
         if dtype == self.dtype() {
             return self.clone();
         }
-        let out = Tensor::from_cpu(
-            self.with_cpu(|s, l| cast_storage(s, l, dtype)),
-            self.shape().clone(),
-        );
+        let out = self.cast_raw(dtype);
         if !dtype.is_float() {
             return out;
         }
-        let src = self.dtype();
-        record(out, "ToCopyBackward0", &[self], |_| ToCopyBackward {
-            dtype: src,
-        })
+        record(out, &[self], |_| ToCopyBackward0 {})
+    }
+
+    /// A row-major copy converted to `dtype`, without autograd (this tensor itself when it
+    /// already has the dtype).
+    pub(crate) fn cast_raw(&self, dtype: DType) -> Tensor {
+        if self.dtype() == dtype {
+            return self.clone();
+        }
+        let storage = self.storage().cast(self.layout(), dtype);
+        Tensor::from_storage(storage, self.shape().clone())
     }
 
     /// Converts to float32 (`tensor.float()`).
@@ -162,15 +131,22 @@ impl Tensor {
     /// ```
     pub fn clone_tensor(&self) -> Tensor {
         let out = self.clone_tensor_raw();
-        record(out, "CloneBackward0", &[self], |_| CloneBackward {})
+        record(out, &[self], |_| CloneBackward0 {})
     }
 
     /// A row-major copy without autograd.
     pub(crate) fn clone_tensor_raw(&self) -> Tensor {
-        Tensor::from_cpu(
-            self.with_cpu(|s, l| cast_storage(s, l, s.dtype())),
-            self.shape().clone(),
-        )
+        let storage = self.storage().cast(self.layout(), self.dtype());
+        Tensor::from_storage(storage, self.shape().clone())
+    }
+
+    /// This tensor if contiguous, else a row-major copy, without autograd.
+    pub(crate) fn contiguous_raw(&self) -> Tensor {
+        if self.is_contiguous() {
+            self.clone()
+        } else {
+            self.clone_tensor_raw()
+        }
     }
 
     /// This tensor if it is contiguous, else a row-major copy (`tensor.contiguous()`).

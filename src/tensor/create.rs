@@ -1,10 +1,10 @@
 //! Creating tensors: from data, filled, ranges and identity matrices.
 
 use super::Tensor;
-use crate::dtype::DType;
+use crate::dtype::{DType, Element, with_dtype};
 use crate::scalar::Scalar;
-use crate::shape::{IntList, Shape, shape_from};
-use crate::storage::{CpuStorage, StorageElement};
+use crate::shape::{IntList, Shape, shape_from, storage_bytes};
+use crate::storage::{Storage, StorageElement};
 
 impl Tensor {
     /// A tensor owning `data`, laid out row-major in `shape`.
@@ -14,6 +14,7 @@ impl Tensor {
     /// let t = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], [2, 3]);
     /// assert_eq!(t.dims(), &[2, 3]);
     /// ```
+    #[track_caller]
     pub fn from_vec<T: StorageElement>(data: Vec<T>, shape: impl IntList) -> Tensor {
         let shape = shape_from(&shape);
         if shape.numel() != data.len() {
@@ -23,10 +24,11 @@ impl Tensor {
                 data.len()
             );
         }
-        Tensor::from_cpu(T::wrap(data), shape)
+        Tensor::from_storage(Storage::from_vec(data), shape)
     }
 
     /// A tensor copied from a slice, laid out row-major in `shape`.
+    #[track_caller]
     pub fn from_slice<T: StorageElement>(data: &[T], shape: impl IntList) -> Tensor {
         Tensor::from_vec(data.to_vec(), shape)
     }
@@ -44,15 +46,11 @@ impl Tensor {
     }
 
     /// A tensor of `shape` filled with `value` in `dtype`.
+    #[track_caller]
     pub(crate) fn filled(shape: Shape, value: Scalar, dtype: DType) -> Tensor {
-        let n = shape.numel();
-        let storage = match dtype {
-            DType::F32 => CpuStorage::F32(vec![value.to_f64() as f32; n]),
-            DType::F64 => CpuStorage::F64(vec![value.to_f64(); n]),
-            DType::I64 => CpuStorage::I64(vec![value.to_i64(); n]),
-            DType::Bool => CpuStorage::Bool(vec![value.to_f64() != 0.0; n]),
-        };
-        Tensor::from_cpu(storage, shape)
+        storage_bytes(shape.dims(), dtype.size_in_bytes());
+        let storage = Storage::full(dtype, shape.numel(), value);
+        Tensor::from_storage(storage, shape)
     }
 
     /// Zeros of the default dtype (float32): `torch.zeros(shape)`.
@@ -61,23 +59,28 @@ impl Tensor {
     /// use flambeau::Tensor;
     /// assert_eq!(Tensor::zeros([2]).to_vec::<f32>(), vec![0.0, 0.0]);
     /// ```
+    #[track_caller]
     pub fn zeros(shape: impl IntList) -> Tensor {
         Tensor::zeros_dtype(shape, DType::F32)
     }
 
     /// Zeros of a given dtype: `torch.zeros(shape, dtype=dtype)`.
+    #[track_caller]
     pub fn zeros_dtype(shape: impl IntList, dtype: DType) -> Tensor {
         let shape = shape_from(&shape);
-        let n = shape.numel();
-        Tensor::from_cpu(CpuStorage::zeros(dtype, n), shape)
+        storage_bytes(shape.dims(), dtype.size_in_bytes());
+        let storage = Storage::zeros(dtype, shape.numel());
+        Tensor::from_storage(storage, shape)
     }
 
     /// Ones of the default dtype: `torch.ones(shape)`.
+    #[track_caller]
     pub fn ones(shape: impl IntList) -> Tensor {
         Tensor::ones_dtype(shape, DType::F32)
     }
 
     /// Ones of a given dtype.
+    #[track_caller]
     pub fn ones_dtype(shape: impl IntList, dtype: DType) -> Tensor {
         Tensor::filled(shape_from(&shape), Scalar::Int(1), dtype)
     }
@@ -90,42 +93,50 @@ impl Tensor {
     /// assert_eq!(Tensor::full([2], 0.3).dtype(), DType::F32);
     /// assert_eq!(Tensor::full([2], 7).to_vec::<i64>(), vec![7, 7]);
     /// ```
+    #[track_caller]
     pub fn full(shape: impl IntList, value: impl Into<Scalar>) -> Tensor {
         let value = value.into();
         Tensor::filled(shape_from(&shape), value, value.default_dtype())
     }
 
     /// A tensor filled with `value` in a given dtype.
+    #[track_caller]
     pub fn full_dtype(shape: impl IntList, value: impl Into<Scalar>, dtype: DType) -> Tensor {
         Tensor::filled(shape_from(&shape), value.into(), dtype)
     }
 
     /// An "uninitialised" float32 tensor (`torch.empty`); Flambeau fills it with zeros.
+    #[track_caller]
     pub fn empty(shape: impl IntList) -> Tensor {
         Tensor::zeros(shape)
     }
 
     /// An "uninitialised" tensor of a given dtype (zeros in Flambeau).
+    #[track_caller]
     pub fn empty_dtype(shape: impl IntList, dtype: DType) -> Tensor {
         Tensor::zeros_dtype(shape, dtype)
     }
 
     /// Zeros with this tensor's shape and dtype (`torch.zeros_like`).
+    #[track_caller]
     pub fn zeros_like(t: &Tensor) -> Tensor {
         Tensor::zeros_dtype(t.shape(), t.dtype())
     }
 
     /// Ones with this tensor's shape and dtype (`torch.ones_like`).
+    #[track_caller]
     pub fn ones_like(t: &Tensor) -> Tensor {
         Tensor::ones_dtype(t.shape(), t.dtype())
     }
 
     /// `value` with this tensor's shape and dtype (`torch.full_like`).
+    #[track_caller]
     pub fn full_like(t: &Tensor, value: impl Into<Scalar>) -> Tensor {
         Tensor::filled(t.shape().clone(), value.into(), t.dtype())
     }
 
     /// An "uninitialised" tensor with this tensor's shape and dtype (zeros in Flambeau).
+    #[track_caller]
     pub fn empty_like(t: &Tensor) -> Tensor {
         Tensor::zeros_like(t)
     }
@@ -138,6 +149,7 @@ impl Tensor {
     /// assert_eq!(Tensor::arange(0, 5, 2).to_vec::<i64>(), vec![0, 2, 4]);
     /// assert_eq!(Tensor::arange(0.0, 1.0, 0.25).to_vec::<f32>(), vec![0.0, 0.25, 0.5, 0.75]);
     /// ```
+    #[track_caller]
     pub fn arange(
         start: impl Into<Scalar>,
         end: impl Into<Scalar>,
@@ -153,6 +165,7 @@ impl Tensor {
     }
 
     /// `torch.arange(start, end, step, dtype=dtype)`.
+    #[track_caller]
     pub fn arange_dtype(
         start: impl Into<Scalar>,
         end: impl Into<Scalar>,
@@ -171,18 +184,13 @@ impl Tensor {
             panic!("upper bound and larger bound inconsistent with step sign");
         }
         let n = ((end - start) / step).ceil() as usize;
-        let shape = Shape::new(&[n]);
-        let storage = match dtype {
-            DType::F32 => {
-                CpuStorage::F32((0..n).map(|i| (start + i as f64 * step) as f32).collect())
-            }
-            DType::F64 => CpuStorage::F64((0..n).map(|i| start + i as f64 * step).collect()),
-            DType::I64 => {
-                CpuStorage::I64((0..n).map(|i| (start + i as f64 * step) as i64).collect())
-            }
-            DType::Bool => panic!("\"arange_cpu\" not implemented for 'Bool'"),
-        };
-        Tensor::from_cpu(storage, shape)
+        if dtype == DType::Bool {
+            panic!("\"arange_cpu\" not implemented for 'Bool'");
+        }
+        with_dtype!(dtype, T => {
+            let values: Vec<T> = (0..n).map(|i| T::from_f64(start + i as f64 * step)).collect();
+            Tensor::from_vec(values, [n])
+        })
     }
 
     /// `steps` evenly spaced float32 values from `start` to `end` inclusive (`torch.linspace`),
@@ -192,11 +200,13 @@ impl Tensor {
     /// use flambeau::Tensor;
     /// assert_eq!(Tensor::linspace(0.0, 1.0, 5).to_vec::<f32>(), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
     /// ```
+    #[track_caller]
     pub fn linspace(start: f64, end: f64, steps: usize) -> Tensor {
         Tensor::linspace_dtype(start, end, steps, DType::F32)
     }
 
     /// `torch.linspace(start, end, steps, dtype=dtype)` for a float dtype.
+    #[track_caller]
     pub fn linspace_dtype(start: f64, end: f64, steps: usize, dtype: DType) -> Tensor {
         fn fill<T: crate::dtype::Float>(start: T, end: T, steps: usize) -> Vec<T> {
             if steps == 1 {
@@ -214,20 +224,21 @@ impl Tensor {
                 })
                 .collect()
         }
-        let storage = match dtype {
-            DType::F32 => CpuStorage::F32(fill(start as f32, end as f32, steps)),
-            DType::F64 => CpuStorage::F64(fill(start, end, steps)),
+        match dtype {
+            DType::F32 => Tensor::from_vec(fill(start as f32, end as f32, steps), [steps]),
+            DType::F64 => Tensor::from_vec(fill(start, end, steps), [steps]),
             other => panic!("linspace: expected a floating-point dtype, got {other}"),
-        };
-        Tensor::from_cpu(storage, Shape::new(&[steps]))
+        }
     }
 
     /// The `n x n` float32 identity matrix (`torch.eye(n)`).
+    #[track_caller]
     pub fn eye(n: usize) -> Tensor {
         Tensor::eye_dtype(n, n, DType::F32)
     }
 
     /// An `n x m` identity-like matrix of a dtype (`torch.eye(n, m, dtype=dtype)`).
+    #[track_caller]
     pub fn eye_dtype(n: usize, m: usize, dtype: DType) -> Tensor {
         let mut v = vec![0.0f64; n * m];
         for i in 0..n.min(m) {

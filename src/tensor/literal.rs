@@ -4,7 +4,6 @@ use super::Tensor;
 use crate::dtype::DType;
 use crate::scalar::Scalar;
 use crate::shape::Shape;
-use crate::storage::CpuStorage;
 
 /// Data that can become a tensor: a number, or arrays (or vectors) of such, nested to any depth.
 /// Floats give float32, integers int64 and booleans bool, as `torch.tensor` does.
@@ -91,13 +90,10 @@ pub(crate) fn build<L: TensorLiteral + ?Sized>(data: &L, dtype: Option<DType>) -
     } else {
         dtype
     };
-    let storage = match dtype {
-        DType::F32 => CpuStorage::F32(values.iter().map(|s| s.to_f64() as f32).collect()),
-        DType::F64 => CpuStorage::F64(values.iter().map(|s| s.to_f64()).collect()),
-        DType::I64 => CpuStorage::I64(values.iter().map(|s| s.to_i64()).collect()),
-        DType::Bool => CpuStorage::Bool(values.iter().map(|s| s.to_f64() != 0.0).collect()),
-    };
-    Tensor::from_cpu(storage, shape)
+    crate::dtype::with_dtype!(dtype, T => {
+        let data: Vec<T> = values.iter().map(|s| s.to_elem::<T>()).collect();
+        Tensor::from_vec(data, shape)
+    })
 }
 
 /// Builds a tensor from a number or nested arrays, as `torch.tensor(...)` does: floats give

@@ -1,20 +1,19 @@
 //! The [`Tensor`] type: a cheap handle to a strided view of shared storage, with autograd metadata.
 
 mod access;
-pub(crate) use access::cast_storage;
 mod create;
 mod display;
 mod literal;
 
 pub use literal::TensorLiteral;
 
-use crate::autograd::Node;
+use crate::autograd::{Node, TensorHook};
 use crate::device::Device;
-use crate::dtype::DType;
+use crate::dtype::{AtomicDType, DType};
 use crate::shape::{Layout, Shape};
-use crate::storage::{CpuStorage, Storage, StorageCell};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use crate::storage::{Storage, StorageCell};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLockReadGuard};
 
 /// An n-dimensional array with PyTorch's semantics: a runtime dtype and device, views that share
 /// storage, and reverse-mode automatic differentiation.
@@ -33,34 +32,33 @@ use std::sync::{Arc, Mutex, MutexGuard};
 #[derive(Clone)]
 pub struct Tensor(pub(crate) Arc<TensorImpl>);
 
-/// A tensor's contiguous elements inside its storage, writable.
-pub(crate) struct SliceMut<'a> {
-    storage: &'a mut CpuStorage,
-    range: std::ops::Range<usize>,
-}
-
-impl<'a> SliceMut<'a> {
-    /// The elements as `&mut [T]`, if that is the dtype.
-    pub(crate) fn into_slice<T: crate::storage::StorageElement>(self) -> Option<&'a mut [T]> {
-        let range = self.range;
-        T::slice_mut(self.storage).map(|s| &mut s[range])
-    }
-}
-
 /// The shared state behind a [`Tensor`] handle.
 pub(crate) struct TensorImpl {
     pub storage: Arc<StorageCell>,
     pub layout: Layout,
-    pub dtype: DType,
+    /// Replaceable by `set_data` (PyTorch's `tensor.data = ...`), which keeps the tensor's
+    /// identity so that a module and an optimizer holding it agree.
+    dtype: AtomicDType,
     pub device: Device,
-    /// Whether this tensor shares storage with another tensor it was derived from as a view.
-    pub is_view: bool,
-    /// For views: the storage's rebase count when the view was taken (see `StorageCell`).
-    pub view_rebases: u64,
+    /// For a differentiable view: its base and what autograd needs to rebase it.
+    pub view: Option<ViewInfo>,
     /// Fast path for "does anything autograd-related apply": set for leaves that require grad and
     /// for every tensor with a `grad_fn`.
     pub requires_grad: AtomicBool,
     pub meta: Mutex<AutogradMeta>,
+}
+
+/// What a view created by a differentiable view operation keeps (PyTorch's `DifferentiableViewMeta`).
+pub(crate) struct ViewInfo {
+    /// The tensor this is a view of, never itself a view (PyTorch's `_base`).
+    pub base: Tensor,
+    /// The storage's rebase count when this view's `grad_fn` was set: when the base or another
+    /// view of it is modified in place under autograd, the count moves on and the view's
+    /// `grad_fn` is regenerated from the base's.
+    pub rebases: AtomicU64,
+    /// For the outputs of ops returning several views (`split`, `chunk`, `unbind`): the op's
+    /// name and the output's position, since PyTorch refuses in-place changes of those.
+    pub multi_output: Option<(&'static str, usize)>,
 }
 
 /// Autograd state that changes over a tensor's life.
@@ -72,34 +70,60 @@ pub(crate) struct AutogradMeta {
     pub grad: Option<Tensor>,
     /// Whether a non-leaf keeps its gradient.
     pub retains_grad: bool,
+    /// A leaf's gradient hooks, run before its gradient is accumulated.
+    pub hooks: Vec<(u64, TensorHook)>,
 }
 
 impl Tensor {
     /// Wraps a fresh contiguous buffer.
-    pub(crate) fn from_cpu(storage: CpuStorage, shape: Shape) -> Tensor {
+    pub(crate) fn from_storage(storage: Storage, shape: Shape) -> Tensor {
         debug_assert_eq!(storage.len(), shape.numel());
         let dtype = storage.dtype();
         Tensor(Arc::new(TensorImpl {
-            storage: StorageCell::new(Storage::Cpu(storage)),
+            storage: StorageCell::new(storage),
             layout: Layout::contiguous(shape),
-            dtype,
+            dtype: AtomicDType::new(dtype),
             device: Device::Cpu,
-            is_view: false,
-            view_rebases: 0,
+            view: None,
             requires_grad: AtomicBool::new(false),
             meta: Mutex::new(AutogradMeta::default()),
         }))
     }
 
-    /// A new tensor over the same storage with another layout (no autograd recorded here).
+    /// Another tensor over the same storage (and version counter) with another layout, outside
+    /// autograd: not a view of this one as far as autograd is concerned.
     pub(crate) fn alias_with_layout(&self, layout: Layout) -> Tensor {
         Tensor(Arc::new(TensorImpl {
             storage: self.0.storage.clone(),
             layout,
-            dtype: self.0.dtype,
+            dtype: AtomicDType::new(self.dtype()),
             device: self.0.device,
-            is_view: true,
-            view_rebases: self.0.storage.rebases(),
+            view: None,
+            requires_grad: AtomicBool::new(false),
+            meta: Mutex::new(AutogradMeta::default()),
+        }))
+    }
+
+    /// A differentiable view of this tensor with another layout (the caller records its node).
+    pub(crate) fn view_with_layout(
+        &self,
+        layout: Layout,
+        multi_output: Option<(&'static str, usize)>,
+    ) -> Tensor {
+        let base = match &self.0.view {
+            Some(v) => v.base.clone(),
+            None => self.clone(),
+        };
+        Tensor(Arc::new(TensorImpl {
+            storage: self.0.storage.clone(),
+            layout,
+            dtype: AtomicDType::new(self.dtype()),
+            device: self.0.device,
+            view: Some(ViewInfo {
+                base,
+                rebases: AtomicU64::new(self.0.storage.rebases()),
+                multi_output,
+            }),
             requires_grad: AtomicBool::new(false),
             meta: Mutex::new(AutogradMeta::default()),
         }))
@@ -113,53 +137,19 @@ impl Tensor {
         self.0.meta.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Reads the CPU buffer and the layout.
-    pub(crate) fn with_cpu<R>(&self, f: impl FnOnce(&CpuStorage, &Layout) -> R) -> R {
-        let guard = self.0.storage.read();
-        f(guard.cpu(), &self.0.layout)
+    /// Read access to the storage (one lock; several storages go through `storage::lock`).
+    pub(crate) fn storage(&self) -> RwLockReadGuard<'_, Storage> {
+        self.0.storage.read()
     }
 
-    /// Writes the CPU buffer in place and bumps the version counter.
-    pub(crate) fn with_cpu_mut<R>(&self, f: impl FnOnce(&mut CpuStorage, &Layout) -> R) -> R {
-        let r = {
-            let mut guard = self.0.storage.write();
-            f(guard.cpu_mut(), &self.0.layout)
-        };
+    /// The storage cell, for `storage::lock`.
+    pub(crate) fn cell(&self) -> &StorageCell {
+        &self.0.storage
+    }
+
+    /// Marks an in-place change of the data (views share the counter).
+    pub(crate) fn bump_version(&self) {
         self.0.storage.bump_version();
-        r
-    }
-
-    /// Writes several tensors' buffers at once (they must not share storage), each as the
-    /// contiguous slice of its elements, and bumps their versions. For fused optimizer kernels.
-    pub(crate) fn with_cpu_mut_many<R>(
-        tensors: &[&Tensor],
-        f: impl FnOnce(Vec<SliceMut<'_>>) -> R,
-    ) -> R {
-        for (i, t) in tensors.iter().enumerate() {
-            assert!(
-                t.is_contiguous(),
-                "with_cpu_mut_many needs contiguous tensors"
-            );
-            assert!(
-                !tensors[..i].iter().any(|u| u.shares_storage(t)),
-                "with_cpu_mut_many needs distinct storages"
-            );
-        }
-        let mut guards: Vec<_> = tensors.iter().map(|t| t.0.storage.write()).collect();
-        let slices = guards
-            .iter_mut()
-            .zip(tensors)
-            .map(|(g, t)| SliceMut {
-                storage: g.cpu_mut(),
-                range: t.layout().contiguous_range().expect("contiguous"),
-            })
-            .collect();
-        let r = f(slices);
-        drop(guards);
-        for t in tensors {
-            t.0.storage.bump_version();
-        }
-        r
     }
 
     /// Whether two tensors share a storage buffer.
@@ -183,7 +173,7 @@ impl Tensor {
 
     /// The dtype of the elements.
     pub fn dtype(&self) -> DType {
-        self.0.dtype
+        self.0.dtype.get()
     }
 
     /// The device holding the data.
@@ -208,6 +198,7 @@ impl Tensor {
     /// let t = Tensor::zeros([2, 3]);
     /// assert_eq!(t.size(-1), 3);
     /// ```
+    #[track_caller]
     pub fn size(&self, dim: i64) -> usize {
         let d = crate::shape::wrap_dim(dim, self.ndim());
         if self.ndim() == 0 { 1 } else { self.dims()[d] }
@@ -252,12 +243,76 @@ impl Tensor {
 
     /// Whether the dtype is a floating-point type.
     pub fn is_floating_point(&self) -> bool {
-        self.0.dtype.is_float()
+        self.dtype().is_float()
     }
 
     /// Whether two handles refer to the very same tensor (Python's `a is b`).
     pub fn is_same(&self, other: &Tensor) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// Whether this tensor is a view of another one (`tensor._is_view()`).
+    ///
+    /// ```
+    /// use flambeau::Tensor;
+    /// let t = Tensor::zeros([2, 3]);
+    /// assert!(!t.is_view() && t.t().is_view());
+    /// ```
+    pub fn is_view(&self) -> bool {
+        self.0.view.is_some()
+    }
+
+    /// The tensor this one is a view of (`tensor._base`).
+    pub fn base(&self) -> Option<Tensor> {
+        self.0.view.as_ref().map(|v| v.base.clone())
+    }
+
+    /// Replaces this tensor's data with `data`'s values, dtype included, keeping its identity
+    /// (PyTorch's `tensor.data = data`): a module and an optimizer holding this tensor both see
+    /// the new data, as after `model.double()` in PyTorch. The shapes must be equal, and the
+    /// tensor must own its storage (not be a view, nor have views or saved copies alive).
+    ///
+    /// ```
+    /// use flambeau::{tensor, DType};
+    /// let p = tensor!([1.5, 2.5]).requires_grad_(true);
+    /// let same = p.clone();
+    /// let data = p.detach().to_dtype(DType::F64);
+    /// p.set_data(&data);
+    /// assert_eq!(same.dtype(), DType::F64);
+    /// assert!(same.requires_grad());
+    /// ```
+    #[track_caller]
+    pub fn set_data(&self, data: &Tensor) {
+        if data.dims() != self.dims() {
+            panic!(
+                "set_data: Flambeau can only replace data of the same shape: {:?} vs {:?}",
+                self.dims(),
+                data.dims()
+            );
+        }
+        if !self.try_set_data(data) {
+            panic!(
+                "set_data: the tensor shares its storage with views or saved tensors; Flambeau replaces data only of a tensor that owns its storage"
+            );
+        }
+    }
+
+    /// `set_data` when this tensor owns its storage (no views or saved aliases share it);
+    /// returns false, changing nothing, otherwise.
+    pub(crate) fn try_set_data(&self, data: &Tensor) -> bool {
+        if data.dims() != self.dims()
+            || self.is_view()
+            || Arc::strong_count(&self.0.storage) != 1
+            || !self.is_contiguous()
+            || self.layout().offset != 0
+        {
+            return false;
+        }
+        let values = data.storage().cast(data.layout(), data.dtype());
+        *self.0.storage.write() = values;
+        self.0.dtype.set(data.dtype());
+        self.bump_version();
+        true
     }
 }
 

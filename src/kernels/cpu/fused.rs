@@ -64,7 +64,7 @@ fma_dispatch! {
     }
 }
 
-/// The scalars of one Adam/AdamW update, already in the order PyTorch computes them.
+/// The scalars of one Adam/AdamW update, rounded to the parameter's dtype.
 #[derive(Clone, Copy)]
 pub(crate) struct AdamScalars<T> {
     pub beta1_complement: T,
@@ -77,6 +77,24 @@ pub(crate) struct AdamScalars<T> {
     pub eps: T,
     pub neg_step_size: T,
     pub maximize: bool,
+}
+
+impl<T: Float> AdamScalars<T> {
+    /// The backend-neutral (f64) scalars rounded to `T`.
+    pub(crate) fn of(s: &crate::backend::AdamScalars) -> AdamScalars<T> {
+        let c = T::from_f64;
+        AdamScalars {
+            beta1_complement: c(s.beta1_complement),
+            beta2: c(s.beta2),
+            beta2_complement: c(s.beta2_complement),
+            weight_decay: c(s.weight_decay),
+            decay_factor: s.decay_factor.map(c),
+            bias_correction2_sqrt: c(s.bias_correction2_sqrt),
+            eps: c(s.eps),
+            neg_step_size: c(s.neg_step_size),
+            maximize: s.maximize,
+        }
+    }
 }
 
 /// One element of an Adam step: PyTorch's `_single_tensor_adam` operations in order (weight

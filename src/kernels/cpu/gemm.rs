@@ -5,7 +5,9 @@
 //! ones, arbitrary strides so transposed views need no copy, and runtime CPU dispatch including
 //! its AVX-512 kernels). Integers use a plain loop.
 
+use super::{alloc, strided};
 use crate::dtype::Num;
+use crate::shape::{Layout, Shape};
 
 /// A strided matrix operand: element `(i, j)` is at `offset + i * rs + j * cs`.
 #[derive(Clone, Copy, Debug)]
@@ -138,6 +140,66 @@ impl GemmElem for i64 {
     ) {
         naive_gemm(m, n, k, a, ar, b, br, c, accumulate)
     }
+}
+
+/// Offsets of every matrix of a batched layout whose last two dims are the matrix dims.
+fn batch_offsets(l: &Layout) -> Vec<usize> {
+    let nd = l.ndim();
+    let batch_layout = Layout {
+        shape: Shape::new(&l.dims()[..nd - 2]),
+        strides: l.strides[..nd - 2].iter().copied().collect(),
+        offset: l.offset,
+    };
+    let mut out = Vec::with_capacity(batch_layout.numel());
+    batch_layout.for_each_offset(|o| out.push(o));
+    out
+}
+
+/// `C[b] = A[b] · B[b]` for every batch `b` of `a` (..., m, k) and `b` (..., k, n) with identical
+/// batch dims, reading strided operands in place; with `init` (of the output's shape), the
+/// products are added to it, as BLAS's `beta = 1`.
+pub(crate) fn matmul<T: GemmElem>(
+    a: &[T],
+    la: &Layout,
+    b: &[T],
+    lb: &Layout,
+    init: Option<(&[T], &Layout)>,
+) -> Vec<T> {
+    let nd = la.ndim();
+    let (m, k, n) = (la.dims()[nd - 2], la.dims()[nd - 1], lb.dims()[nd - 1]);
+    let batch: usize = la.dims()[..nd - 2].iter().product();
+    let mat = |l: &Layout| MatRef {
+        offset: 0,
+        rs: l.strides[nd - 2],
+        cs: l.strides[nd - 1],
+    };
+    let (ar, br) = (mat(la), mat(lb));
+    let (ao, bo) = (batch_offsets(la), batch_offsets(lb));
+    let accumulate = init.is_some();
+    let mut out = match init {
+        Some((c, lc)) => strided::to_contiguous(c, lc),
+        None => alloc::zeroed(batch * m * n),
+    };
+    for i in 0..batch {
+        T::gemm(
+            m,
+            n,
+            k,
+            a,
+            MatRef {
+                offset: ao[i],
+                ..ar
+            },
+            b,
+            MatRef {
+                offset: bo[i],
+                ..br
+            },
+            &mut out[i * m * n..(i + 1) * m * n],
+            accumulate,
+        );
+    }
+    out
 }
 
 /// Reference triple loop, used for integers and as the ground truth in tests.

@@ -1,6 +1,6 @@
 //! Reduction kernels over the rows of a row-major buffer.
 
-use crate::dtype::{Float, Num};
+use crate::dtype::{Element, Float, Num};
 
 // Summation in PyTorch's order (ATen's `SumKernel.cpp` with one thread; its sum kernel runs with
 // 256-bit vectors even on AVX-512 CPUs, as measured against PyTorch 2.15), so that sums and means give PyTorch's float32 results bit for bit: `multi_row_sum`
@@ -129,45 +129,54 @@ pub(crate) fn sum_cols<T: SumLanes>(data: &[T], rows: usize, cols: usize) -> Vec
         .collect()
 }
 
-/// Mean and variance (divided by `len - correction`) of a slice, with Welford-free two passes
-/// (mean first, then centred squares), which is as accurate as PyTorch's for these sizes.
-pub(crate) fn mean_var<T: Float + SumLanes>(s: &[T], correction: f64) -> (T, T) {
-    let n = s.len();
-    let mean = sum(s) / T::from_f64(n as f64);
-    let mut acc = [T::zero(); 4];
-    let chunks = s.chunks_exact(4);
-    let rem = chunks.remainder();
-    for c in chunks {
-        for j in 0..4 {
-            let d = c[j] - mean;
-            acc[j] += d * d;
-        }
+/// The variance of a run of values (divided by `n - correction`, or by 0 when that is not
+/// positive), by Welford's algorithm with a float64 accumulator, one element at a time in order:
+/// ATen's `WelfordOps<scalar_t, double>` as its CPU `std_var_kernel` runs it for a reduction over
+/// some dims.
+pub(crate) fn welford_var<T: Float>(values: impl Iterator<Item = T>, correction: f64) -> f64 {
+    let (mut mean, mut m2, mut n) = (0.0f64, 0.0f64, 0i64);
+    for x in values {
+        let x = x.to_f64();
+        n += 1;
+        let delta = x - mean;
+        mean += delta / n as f64;
+        m2 += delta * (x - mean);
     }
-    let mut ss = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-    for &x in rem {
-        let d = x - mean;
-        ss += d * d;
-    }
-    let denom = n as f64 - correction;
-    let var = if denom <= 0.0 {
-        // PyTorch returns nan (0/0) or inf; follow its division.
-        ss / T::from_f64(denom.max(0.0))
+    let nf = n as f64;
+    let divisor = if nf > correction {
+        nf - correction
     } else {
-        ss / T::from_f64(denom)
+        0.0
     };
-    (mean, var)
+    m2 / divisor
+}
+
+/// The variance of all elements as ATen's `std_var_all_cpu` computes it: the mean in the
+/// tensor's own dtype (a cascade sum divided by `n`), then the squared deviations summed in
+/// float64 in memory order, divided by `max(0, n - correction)`.
+pub(crate) fn full_var<T: Float + SumLanes>(values: &[T], correction: f64) -> f64 {
+    let n = values.len();
+    let mean = (sum(values) / T::from_f64(n as f64)).to_f64();
+    let mut acc = 0.0f64;
+    for &x in values {
+        let dx = x.to_f64() - mean;
+        acc += dx * dx;
+    }
+    acc / (n as f64 - correction).max(0.0)
 }
 
 /// Index and value of the maximum (or minimum) of a slice; NaN wins, ties keep the first index,
 /// as in PyTorch.
-pub(crate) fn arg_extreme<T: Num>(s: &[T], max: bool) -> (usize, T) {
+pub(crate) fn arg_extreme<T: Element>(s: &[T], max: bool) -> (usize, T) {
+    #[allow(clippy::eq_op)]
+    let is_nan = |x: T| x != x;
     let mut best = s[0];
     let mut idx = 0;
-    if best.is_nan() {
+    if is_nan(best) {
         return (0, best);
     }
     for (i, &x) in s.iter().enumerate().skip(1) {
-        if x.is_nan() {
+        if is_nan(x) {
             return (i, x);
         }
         if (max && x > best) || (!max && x < best) {
@@ -193,4 +202,92 @@ pub(crate) fn logsumexp<T: Float>(s: &[T]) -> T {
         acc += (x - m).exp();
     }
     acc.ln() + m
+}
+
+/// Softmax (or log-softmax) of one row, shifted by its maximum for stability.
+pub(crate) fn softmax_row<T: Float>(x: &[T], out: &mut [T], log: bool) {
+    let mut max = T::lowest();
+    for &v in x {
+        max = max.max_nan(v);
+    }
+    if log {
+        let mut sum = T::zero();
+        for &v in x {
+            sum += (v - max).exp();
+        }
+        let lse = sum.ln();
+        for (o, &v) in out.iter_mut().zip(x) {
+            *o = v - max - lse;
+        }
+    } else {
+        let mut sum = T::zero();
+        for (o, &v) in out.iter_mut().zip(x) {
+            let e = (v - max).exp();
+            *o = e;
+            sum += e;
+        }
+        let inv = T::one() / sum;
+        for o in out.iter_mut() {
+            *o = *o * inv;
+        }
+    }
+}
+
+/// ATen's `nll_loss_out_frame` reduction over `rows` of `classes` values: the negated value at
+/// each row's target (times its class weight), accumulated in the element type through its
+/// 8-level cascade (levels of 16, an ignored row skipping its flush as in ATen), then summed
+/// left to right; returns the loss sum and the total weight.
+pub(crate) fn nll_loss<T: Float>(
+    x: &[T],
+    classes: usize,
+    target: &[i64],
+    weight: Option<&[T]>,
+    ignore_index: i64,
+) -> (T, T) {
+    const LEVELS: usize = 8;
+    let rows = target.len();
+    let level_power = 4.max(ceil_log2_nll(rows) / LEVELS);
+    let level_mask = (1usize << level_power) - 1;
+    let mut loss = [T::zero(); LEVELS];
+    let mut total = [T::zero(); LEVELS];
+    let mut ignored = 0usize;
+    for (b, &t) in target.iter().enumerate() {
+        if t == ignore_index {
+            ignored += 1;
+            continue;
+        }
+        let v = x[b * classes + t as usize];
+        match weight {
+            Some(w) => {
+                let wt = w[t as usize];
+                loss[0] = loss[0] - v * wt;
+                total[0] += wt;
+            }
+            None => loss[0] = loss[0] - v,
+        }
+        for j in 0..LEVELS - 1 {
+            if b & (level_mask << (j * level_power)) != 0 {
+                break;
+            }
+            loss[j + 1] += loss[j];
+            total[j + 1] += total[j];
+            loss[j] = T::zero();
+            total[j] = T::zero();
+        }
+    }
+    let sum = loss.iter().fold(T::zero(), |a, &b| a + b);
+    let total_weight = match weight {
+        Some(_) => total.iter().fold(T::zero(), |a, &b| a + b),
+        None => T::from_f64((rows - ignored) as f64),
+    };
+    (sum, total_weight)
+}
+
+/// ATen's `utils::CeilLog2` as the NLL cascade uses it (1 for sizes up to 2).
+fn ceil_log2_nll(x: usize) -> usize {
+    if x <= 2 {
+        1
+    } else {
+        (usize::BITS - (x - 1).leading_zeros()) as usize
+    }
 }

@@ -1,0 +1,221 @@
+//! The device boundary. A backend is one storage type implementing [`BackendStorage`], whose
+//! methods are grouped by kernel family (as candle's `BackendStorage` and burn's backend ops
+//! are): creation and host transfer, strided copy and cast, elementwise (out of place, in place,
+//! against a scalar), comparisons and selection, reductions, matrix products, indexing, random
+//! fill and the fused optimizer updates.
+//!
+//! `storage.rs` holds the one enum over devices and matches it once per family method; the
+//! tensor operations in `ops/` only ever call those methods. Adding a device is a variant of
+//! `Storage`, a folder `kernels/<device>/` implementing this trait, and one match arm per method
+//! in `storage.rs`: no op file changes.
+
+pub(crate) mod ops;
+
+use crate::dtype::{DType, Element};
+use crate::random::generator::GeneratorState;
+use crate::scalar::Scalar;
+use crate::shape::{Layout, ReducePlan, Shape};
+use crate::storage::StorageElement;
+use ops::{BinaryOp, CmpOp, UnaryOp};
+
+/// The scalars of one Adam/AdamW update, in the order PyTorch computes them (f64; each backend
+/// rounds them to the parameter's dtype).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AdamScalars {
+    pub beta1_complement: f64,
+    pub beta2: f64,
+    pub beta2_complement: f64,
+    pub weight_decay: f64,
+    /// `1 - lr * weight_decay` for AdamW's decoupled decay, else None.
+    pub decay_factor: Option<f64>,
+    pub bias_correction2_sqrt: f64,
+    pub eps: f64,
+    pub neg_step_size: f64,
+    pub maximize: bool,
+}
+
+/// The buffers of one fused Adam step, all contiguous with the parameter's shape.
+pub(crate) struct AdamBuffers<'a, S> {
+    pub param: (&'a mut S, &'a Layout),
+    pub grad: (&'a S, &'a Layout),
+    pub exp_avg: (&'a mut S, &'a Layout),
+    pub exp_avg_sq: (&'a mut S, &'a Layout),
+    pub max_exp_avg_sq: Option<(&'a mut S, &'a Layout)>,
+}
+
+/// What a device's storage provides, by kernel family. Outputs are new buffers of the backend,
+/// allocated in one place per backend (the hook for buffer reuse and device allocators); every
+/// operand comes with its [`Layout`] (shape, strides, offset), so views are read in place.
+pub(crate) trait BackendStorage: Sized {
+    // --- creation and host transfer
+    /// The element type.
+    fn dtype(&self) -> DType;
+    /// The number of elements in the buffer.
+    fn len(&self) -> usize;
+    /// `n` zeros (false for bool).
+    fn zeros(dtype: DType, n: usize) -> Self;
+    /// `n` copies of `value` converted to `dtype`.
+    fn full(dtype: DType, n: usize, value: Scalar) -> Self;
+    /// A buffer holding host values.
+    fn from_vec<T: StorageElement>(values: Vec<T>) -> Self;
+    /// The elements of a view, row-major, converted to `T` on the host.
+    fn to_vec<T: Element>(&self, layout: &Layout) -> Vec<T>;
+
+    // --- strided copy and cast
+    /// A row-major copy of a view, converted to `dtype` (the same dtype copies).
+    fn cast(&self, layout: &Layout, dtype: DType) -> Self;
+    /// Writes `src` (read through `src_layout`, which has the destination's shape, broadcast
+    /// strides allowed) into the view `dst` of this buffer; same dtype.
+    fn copy_into(&mut self, dst: &Layout, src: &Self, src_layout: &Layout);
+    /// Sets every element of a view to `value`.
+    fn fill(&mut self, dst: &Layout, value: Scalar);
+
+    // --- elementwise
+    /// `op(x)` for every element of a view, row-major.
+    fn unary<O: UnaryOp>(&self, op: O, layout: &Layout) -> Self;
+    /// `x = op(x)` for every element of a view.
+    fn unary_inplace<O: UnaryOp>(&mut self, op: O, layout: &Layout);
+    /// `op(a, b)` with both operands broadcast to `shape`; one dtype.
+    fn binary<O: BinaryOp>(
+        &self,
+        op: O,
+        layout: &Layout,
+        rhs: &Self,
+        rhs_layout: &Layout,
+        shape: &Shape,
+    ) -> Self;
+    /// `op(x, s)`, or `op(s, x)` when `reverse`.
+    fn binary_scalar<O: BinaryOp>(&self, op: O, layout: &Layout, s: Scalar, reverse: bool) -> Self;
+    /// `x = op(x, y)` with `rhs` read through a layout of the destination's shape.
+    fn binary_inplace<O: BinaryOp>(
+        &mut self,
+        op: O,
+        layout: &Layout,
+        rhs: &Self,
+        rhs_layout: &Layout,
+    );
+    /// `x = op(x, s)`.
+    fn binary_scalar_inplace<O: BinaryOp>(&mut self, op: O, layout: &Layout, s: Scalar);
+
+    // --- comparisons and selection
+    /// `a (cmp) b` broadcast to `shape`, as bools.
+    fn compare<C: CmpOp>(
+        &self,
+        op: C,
+        layout: &Layout,
+        rhs: &Self,
+        rhs_layout: &Layout,
+        shape: &Shape,
+    ) -> Self;
+    /// `cond ? a : b` with the three broadcast to `shape`; `self` is the bool condition.
+    fn where_cond(
+        &self,
+        layout: &Layout,
+        a: &Self,
+        a_layout: &Layout,
+        b: &Self,
+        b_layout: &Layout,
+        shape: &Shape,
+    ) -> Self;
+
+    // --- reductions
+    /// Sums in PyTorch's cascade order (bools sum as int64).
+    fn sum(&self, layout: &Layout, plan: &ReducePlan) -> Self;
+    /// The maximum (or minimum) of every reduced row and its index (int64).
+    fn extreme(&self, layout: &Layout, plan: &ReducePlan, max: bool) -> (Self, Self);
+    /// Variance (or its square root) divided by `N - correction`, accumulated in float64.
+    fn var(&self, layout: &Layout, plan: &ReducePlan, correction: f64, take_sqrt: bool) -> Self;
+    /// `log(sum(exp(x)))` of every reduced row, shifted by its maximum.
+    fn logsumexp(&self, layout: &Layout, plan: &ReducePlan) -> Self;
+    /// Softmax or log-softmax along the last dim of a view (row-major result).
+    fn softmax_last(&self, layout: &Layout, log: bool) -> Self;
+    /// `nll_loss`'s reduction of a (rows, classes) input (ATen's `nll_loss_out_frame`): the sum of
+    /// the negated target values (times their class weights) in ATen's cascade order, and the
+    /// total weight; both 0-dim. Targets are checked already.
+    fn nll_loss(
+        &self,
+        layout: &Layout,
+        target: &Self,
+        target_layout: &Layout,
+        weight: Option<(&Self, &Layout)>,
+        ignore_index: i64,
+    ) -> (Self, Self);
+
+    // --- matrix products
+    /// `(..., m, k) · (..., k, n)` with identical batch dims; with `init` (of the output's
+    /// shape), the product is added to it, as BLAS's `beta = 1`.
+    fn matmul(
+        &self,
+        layout: &Layout,
+        rhs: &Self,
+        rhs_layout: &Layout,
+        init: Option<(&Self, &Layout)>,
+    ) -> Self;
+
+    // --- indexing (indices are int64 and already checked against the dim's size)
+    /// The slices at `index` (1-D) along `dim`.
+    fn index_select(
+        &self,
+        layout: &Layout,
+        dim: usize,
+        index: &Self,
+        index_layout: &Layout,
+    ) -> Self;
+    /// `out[...i...] = self[...index[...i...]...]` along `dim`, shaped like the index.
+    fn gather(&self, layout: &Layout, dim: usize, index: &Self, index_layout: &Layout) -> Self;
+    /// Writes (or adds) `src` at `index` along `dim`, in place.
+    fn scatter_inplace(
+        &mut self,
+        layout: &Layout,
+        dim: usize,
+        index: &Self,
+        index_layout: &Layout,
+        src: &Self,
+        src_layout: &Layout,
+        add: bool,
+    );
+    /// Adds the slices of `src` at positions `index` (1-D) along `dim`, in place.
+    fn index_add_inplace(
+        &mut self,
+        layout: &Layout,
+        dim: usize,
+        index: &Self,
+        index_layout: &Layout,
+        src: &Self,
+        src_layout: &Layout,
+    );
+
+    // --- random fill (PyTorch's CPU generator and distributions)
+    /// Uniform samples in `[from, to)`, in place.
+    fn uniform_inplace(&mut self, layout: &Layout, rng: &mut GeneratorState, from: f64, to: f64);
+    /// Normal samples, in place.
+    fn normal_inplace(&mut self, layout: &Layout, rng: &mut GeneratorState, mean: f64, std: f64);
+    /// 0/1 samples with the probabilities in this view.
+    fn bernoulli(&self, layout: &Layout, rng: &mut GeneratorState) -> Self;
+    /// 0/1 samples that are 1 with probability `p`, in place (one 53-bit uniform per element).
+    fn bernoulli_scalar_inplace(&mut self, layout: &Layout, rng: &mut GeneratorState, p: f64);
+
+    // --- fused optimizer updates (contiguous operands of the destination's shape and dtype)
+    /// `y = fma(alpha, x, y)`.
+    fn axpy_inplace(&mut self, layout: &Layout, x: &Self, x_layout: &Layout, alpha: f64);
+    /// `y += value * a * b`.
+    fn addcmul_inplace(
+        &mut self,
+        layout: &Layout,
+        a: (&Self, &Layout),
+        b: (&Self, &Layout),
+        value: f64,
+    );
+    /// `y += value * a / b`.
+    fn addcdiv_inplace(
+        &mut self,
+        layout: &Layout,
+        a: (&Self, &Layout),
+        b: (&Self, &Layout),
+        value: f64,
+    );
+    /// `y = lerp(y, end, weight)`.
+    fn lerp_inplace(&mut self, layout: &Layout, end: &Self, end_layout: &Layout, weight: f64);
+    /// One Adam/AdamW step over one parameter in a single pass.
+    fn adam_step(buffers: AdamBuffers<'_, Self>, scalars: &AdamScalars);
+}
