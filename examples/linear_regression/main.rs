@@ -7,12 +7,14 @@
 //! ```
 
 mod plots;
+mod pyfmt;
 mod tutorial;
 
 use flambeau::manual_seed;
 use flambeau::nn::{Linear, MSELoss, Module};
 use flambeau::optim::SGD;
 use indicatif::{ProgressBar, ProgressStyle};
+use pyfmt::{py_fixed, py_repr};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -100,16 +102,6 @@ fn parse_args(args: &[String]) -> Result<Option<Options>, String> {
     Ok(Some(o))
 }
 
-/// Python's `repr` of a float, so that printed losses read as `print(loss.item())` prints them.
-fn py_float(v: f64) -> String {
-    let s = format!("{v:?}");
-    if s.contains('e') || s.contains('.') || !v.is_finite() {
-        s
-    } else {
-        format!("{s}.0")
-    }
-}
-
 fn run(o: &Options) -> Result<(), String> {
     manual_seed(o.seed);
     let (x, y) = get_fake_data(o.num);
@@ -142,7 +134,7 @@ fn run(o: &Options) -> Result<(), String> {
     let mut last_loss = f32::NAN;
     let label_of = |m: &Linear| {
         let (w, b) = fit_label(m);
-        format!("y = {w:.3}x + {b:.3}")
+        format!("y = {}x + {}", py_fixed(w, 3), py_fixed(b, 3))
     };
     training_loop(
         o.epochs,
@@ -155,7 +147,7 @@ fn run(o: &Options) -> Result<(), String> {
             losses.push(e.loss);
             last_loss = e.loss;
             if e.epoch % 100 == 0 || e.epoch == o.epochs && o.epochs < 100 {
-                let line = format!("epoch {} loss {}", e.epoch, py_float(e.loss as f64));
+                let line = format!("epoch {} loss {}", e.epoch, py_repr(f64::from(e.loss)));
                 match &bar {
                     Some(b) => b.println(line),
                     None => println!("{line}"),
@@ -166,16 +158,16 @@ fn run(o: &Options) -> Result<(), String> {
             }
             if let Some(b) = &bar {
                 b.set_position(e.epoch as u64);
-                b.set_message(format!("{:.4}", e.loss));
+                b.set_message(py_fixed(f64::from(e.loss), 4));
             }
         },
     );
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let (w, b) = fit_label(&linear_model);
-    println!("fit: y = {w:.3}x + {b:.3}");
-    println!("final loss: {last_loss:.4}");
+    // Printed as the tutorial's f-strings print them: `nan` and `inf` once training diverges.
+    println!("fit: {}", label_of(&linear_model));
+    println!("final loss: {}", py_fixed(f64::from(last_loss), 4));
 
     std::fs::create_dir_all(&o.out)
         .map_err(|e| format!("cannot create {}: {e}", o.out.display()))?;
