@@ -200,6 +200,40 @@ fn ops() {
     );
 }
 
+#[test]
+fn higher_order() {
+    let _g = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let fx = load("higher_order.json");
+    let mut tally = Tally::default();
+    for case in fx["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        for dtype in [DType::F64, DType::F32] {
+            let label = format!("{name} [{dtype:?}]");
+            let r = catch(|| parity::higher_order::run_case(case, env_with_nn, dtype));
+            tally.record(&label, outcome_of(r));
+        }
+    }
+    let env = env_with_nn(HashMap::new());
+    for case in fx["gradient_penalty"].as_array().unwrap() {
+        let name = format!("gradient penalty {}", case["module"].as_str().unwrap());
+        for dtype in [DType::F64, DType::F32] {
+            let label = format!("{name} [{dtype:?}]");
+            let r = catch(|| parity::higher_order::run_penalty(case, &env, dtype));
+            tally.record(&label, outcome_of(r));
+        }
+    }
+    tally.report("higher_order");
+    assert!(
+        tally.failed.is_empty(),
+        "{} higher-order cases failed",
+        tally.failed.len()
+    );
+    assert!(
+        tally.unsupported.is_empty(),
+        "every higher-order case must be supported"
+    );
+}
+
 /// An evaluation environment that also knows the `torch.nn` functions.
 fn env_with_nn(vars: HashMap<String, Value>) -> Env {
     let mut env = Env::new(vars);

@@ -92,6 +92,33 @@ backward_fn! {
     }
 }
 
+backward_fn! {
+    /// ATen's `norm_backward` for a p-norm over dims.
+    struct NormBackward1 { plan: ReducePlan, x: SavedTensor, result: SavedTensor, p: f64 }
+    saved [x, result]
+    fn backward(&mut self, grad, needs) {
+        let x = self.x.get();
+        let g = grad.reshape(self.plan.kept_shape.dims());
+        let n = self.result.get().reshape(self.plan.kept_shape.dims());
+        let p = self.p;
+        let out = if p == 1.0 {
+            x.sign().mul(&g)
+        } else if p == 2.0 {
+            g.mul(x.div(&n).masked_fill(&n.eq(0.0), 0.0))
+        } else if p.is_infinite() {
+            // The gradient is shared evenly among the elements of largest magnitude.
+            let mask = x.abs().eq(&n).to_dtype(g.dtype());
+            let count = mask.sum_dim(self.plan.dims_i64().as_slice(), true);
+            x.sign().mul(mask).mul(g.div(count))
+        } else {
+            let scaled = x.sign().mul(x.abs().pow(p - 1.0));
+            let scale = g.div(n.pow(p - 1.0)).masked_fill(&n.eq(0.0), 0.0);
+            scaled.mul(scale)
+        };
+        smallvec::smallvec![Some(out)]
+    }
+}
+
 /// The sum over a plan, without autograd (bools sum as int64).
 fn sum_raw(t: &Tensor, plan: &ReducePlan) -> Tensor {
     let storage = t.storage().sum(t.layout(), plan);
@@ -413,6 +440,48 @@ impl Tensor {
             .storage()
             .var(self.layout(), plan, correction, take_sqrt);
         Tensor::from_storage(storage, plan.out_shape.clone())
+    }
+
+    /// The `p`-norm over dims (`torch.norm(t, p, dim, keepdim)`, `torch.linalg.vector_norm`):
+    /// `sum(|x|^p)^(1/p)`, `p = inf` giving the largest magnitude; an empty dim list means all
+    /// dims.
+    ///
+    /// ```
+    /// use flambeau::tensor;
+    /// let t = tensor!([[3.0, 4.0], [0.0, 1.0]]);
+    /// assert_eq!(t.norm(2.0, 1, false).to_vec::<f32>(), vec![5.0, 1.0]);
+    /// assert_eq!(t.norm(f64::INFINITY, &[] as &[i64], false).item::<f32>(), 4.0);
+    /// ```
+    #[track_caller]
+    pub fn norm(&self, p: f64, dims: impl IntList, keepdim: bool) -> Tensor {
+        if !self.dtype().is_float() {
+            panic!(
+                "linalg.vector_norm: Expected a floating point or complex tensor as input. Got {}",
+                self.dtype().scalar_name()
+            );
+        }
+        let dims = dims_of(dims);
+        let plan = ReducePlan::new(self.shape(), &dims, keepdim);
+        let out = crate::autograd::no_grad(|| {
+            if p == 2.0 {
+                self.mul(self).sum_dim(dims.as_slice(), keepdim).sqrt()
+            } else if p == 1.0 {
+                self.abs().sum_dim(dims.as_slice(), keepdim)
+            } else if p.is_infinite() {
+                self.abs().amax(dims.as_slice(), keepdim)
+            } else {
+                self.abs()
+                    .pow(p)
+                    .sum_dim(dims.as_slice(), keepdim)
+                    .pow(1.0 / p)
+            }
+        });
+        record(out, &[self], |o| NormBackward1 {
+            plan,
+            x: SavedTensor::input(self),
+            result: SavedTensor::output(o),
+            p,
+        })
     }
 
     /// `log(sum(exp(x)))` over dims, computed stably (`torch.logsumexp`).

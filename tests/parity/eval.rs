@@ -427,6 +427,7 @@ pub fn call(name: &str, a: &Args) -> EvalResult {
             t(0, "input")?.log_softmax(a.req(1, "dim")?.i64()?)
         }
         "torch.sum" | "torch.mean" | "torch.max" | "torch.min" | "torch.var" | "torch.std"
+        | "torch.logsumexp" | "torch.norm"
         | "torch.amax" | "torch.amin" | "torch.flatten" | "torch.masked_fill"
         | "torch.transpose" | "torch.reshape" | "torch.squeeze" | "torch.unsqueeze"
         | "torch.permute" | "torch.t" => {
@@ -520,6 +521,17 @@ pub fn call(name: &str, a: &Args) -> EvalResult {
 pub fn method(name: &str, this: Value, a: &Args) -> EvalResult {
     let x = this.tensor()?;
     let out = match name {
+        "logsumexp" => {
+            a.only(&["dim", "keepdim"], 2)?;
+            let (dims, keepdim) = reduce_args(a, 0)?;
+            x.logsumexp(dims.ok_or("logsumexp needs dim")?, keepdim)
+        }
+        "norm" => {
+            a.only(&["p", "dim", "keepdim"], 3)?;
+            let p = a.f64_or(0, "p", 2.0)?;
+            let (dims, keepdim) = reduce_args(a, 1)?;
+            x.norm(p, dims.unwrap_or_default(), keepdim)
+        }
         "sum" | "mean" => {
             a.only(&["dim", "keepdim"], 2)?;
             let (dims, keepdim) = reduce_args(a, 0)?;

@@ -2,6 +2,7 @@
 //! tensors into Flambeau tensors, comparing results, and counting outcomes.
 
 pub mod eval;
+pub mod higher_order;
 pub mod nn;
 
 use flambeau::{DType, Tensor};

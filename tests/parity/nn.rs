@@ -46,6 +46,14 @@ pub fn build_module(name: &str, a: &Args) -> Result<Box<dyn ModuleDyn>, String> 
         }
         "nn.ReLU" => Box::new(nn::ReLU::new()),
         "nn.Tanh" => Box::new(nn::Tanh::new()),
+        "nn.SiLU" => Box::new(nn::SiLU::new()),
+        "nn.Softplus" => {
+            a.only(&["beta", "threshold"], 2)?;
+            Box::new(nn::Softplus::with(
+                a.f64_or(0, "beta", 1.0)?,
+                a.f64_or(1, "threshold", 20.0)?,
+            ))
+        }
         "nn.Sigmoid" => Box::new(nn::Sigmoid::new()),
         "nn.Identity" => Box::new(nn::Identity::new()),
         other => return unsupported(format!("module {other}")),
