@@ -22,7 +22,7 @@ pub use mode::{
     GradModeGuard, NoGradGuard, enable_grad, is_grad_enabled, no_grad, set_grad_enabled,
 };
 pub(crate) use saved::{Releasable, SECOND_BACKWARD_MSG, SavedOpt, SavedScalar, SavedTensor};
-pub(crate) use views::{check_inplace, grad_fn_of, rebase_history};
+pub(crate) use views::{check_inplace, grad_fn_of, rebase_history, tracks_grad};
 
 use crate::dtype::DType;
 use crate::shape::Shape;
@@ -172,7 +172,7 @@ impl Drop for Node {
 
 /// The edge a gradient for `t` should follow, if `t` takes part in autograd.
 pub(crate) fn edge_of(t: &Tensor) -> Option<Edge> {
-    if !t.0.requires_grad() {
+    if !tracks_grad(t) {
         return None;
     }
     match grad_fn_of(t) {
@@ -184,7 +184,7 @@ pub(crate) fn edge_of(t: &Tensor) -> Option<Edge> {
 /// Whether an operation on these inputs must be recorded.
 #[inline]
 pub(crate) fn needs_grad(inputs: &[&Tensor]) -> bool {
-    inputs.iter().any(|t| t.0.requires_grad()) && is_grad_enabled()
+    is_grad_enabled() && inputs.iter().any(|t| tracks_grad(t))
 }
 
 /// Records `out = op(inputs)` in the graph when grad mode is on and an input requires grad.
@@ -280,7 +280,7 @@ pub(crate) use backward_fn;
 impl Tensor {
     /// Whether gradients are tracked for this tensor (`tensor.requires_grad`).
     pub fn requires_grad(&self) -> bool {
-        self.0.requires_grad()
+        tracks_grad(self)
     }
 
     /// Sets `requires_grad` on a leaf and returns the tensor, for chaining

@@ -42,6 +42,19 @@ pub(crate) fn grad_fn_of(t: &Tensor) -> Option<Arc<Node>> {
     t.meta().grad_fn.clone()
 }
 
+/// Whether `t` takes part in autograd, after bringing a stale view's graph position up to date
+/// (a view of a constant becomes part of the graph when its base is changed in place by an
+/// operation that records).
+#[inline]
+pub(crate) fn tracks_grad(t: &Tensor) -> bool {
+    if let Some(view) = &t.0.view {
+        if view.rebases.load(Ordering::Acquire) != t.0.storage.rebases() {
+            let _ = grad_fn_of(t);
+        }
+    }
+    t.0.requires_grad()
+}
+
 /// For every element of the view `v` (row-major), the row-major index of the element of `base`
 /// at the same storage position, as an int64 tensor.
 fn view_positions(v: &Tensor, base: &Tensor) -> Tensor {

@@ -427,10 +427,9 @@ pub fn call(name: &str, a: &Args) -> EvalResult {
             t(0, "input")?.log_softmax(a.req(1, "dim")?.i64()?)
         }
         "torch.sum" | "torch.mean" | "torch.max" | "torch.min" | "torch.var" | "torch.std"
-        | "torch.logsumexp" | "torch.norm"
-        | "torch.amax" | "torch.amin" | "torch.flatten" | "torch.masked_fill"
-        | "torch.transpose" | "torch.reshape" | "torch.squeeze" | "torch.unsqueeze"
-        | "torch.permute" | "torch.t" => {
+        | "torch.logsumexp" | "torch.norm" | "torch.amax" | "torch.amin" | "torch.flatten"
+        | "torch.masked_fill" | "torch.transpose" | "torch.reshape" | "torch.squeeze"
+        | "torch.unsqueeze" | "torch.permute" | "torch.t" => {
             let this = Value::Tensor(t(0, "input")?);
             let rest = Args {
                 pos: a.pos.iter().skip(1).cloned().collect(),

@@ -29,7 +29,11 @@ fn or_zeros(g: Option<Tensor>, like: &Tensor) -> Tensor {
 
 /// One `cases[]` entry: first-order gradients with `create_graph`, then the Hessian-vector
 /// product `grad(sum_i sum(grads_i * v_i), inputs)`.
-pub fn run_case(case: &Json, env_of: impl Fn(HashMap<String, Value>) -> Env, dtype: DType) -> Result<(), String> {
+pub fn run_case(
+    case: &Json,
+    env_of: impl Fn(HashMap<String, Value>) -> Env,
+    dtype: DType,
+) -> Result<(), String> {
     let (sfx, tol) = (suffix(dtype), tol(dtype));
     let names: Vec<String> = case["grad_inputs"]
         .as_array()
