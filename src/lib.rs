@@ -45,7 +45,7 @@ pub use dtype::{DType, Element, Float, Num};
 pub use error::{Error, Result};
 pub use nn::Module;
 pub use ops::TensorOrScalar;
-pub use ops::view::SliceArg;
+pub use ops::slice::SliceArg;
 pub use random::{Generator, bernoulli, manual_seed, rand, randint, randn, randperm};
 pub use scalar::Scalar;
 pub use shape::{IntList, Shape};

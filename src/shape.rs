@@ -19,22 +19,27 @@ pub(crate) type Strides = SmallVec<[usize; 6]>;
 
 impl Shape {
     /// A shape from its dimension sizes.
+    #[track_caller]
     pub fn new(dims: &[usize]) -> Shape {
         Shape(SmallVec::from_slice(dims))
     }
     /// The dimension sizes.
+    #[track_caller]
     pub fn dims(&self) -> &[usize] {
         &self.0
     }
     /// The number of dimensions.
+    #[track_caller]
     pub fn ndim(&self) -> usize {
         self.0.len()
     }
     /// The number of elements (1 for a 0-dim shape).
+    #[track_caller]
     pub fn numel(&self) -> usize {
         self.0.iter().product()
     }
     /// Row-major (C-contiguous) strides for this shape.
+    #[track_caller]
     pub(crate) fn contiguous_strides(&self) -> Strides {
         let mut strides: Strides = SmallVec::from_elem(1, self.0.len());
         let mut acc = 1usize;
@@ -48,34 +53,40 @@ impl Shape {
 
 impl std::ops::Index<usize> for Shape {
     type Output = usize;
+    #[track_caller]
     fn index(&self, i: usize) -> &usize {
         &self.0[i]
     }
 }
 
 impl fmt::Debug for Shape {
+    #[track_caller]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "torch.Size({:?})", self.0.as_slice())
     }
 }
 
 impl fmt::Display for Shape {
+    #[track_caller]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:?}", self.0.as_slice())
     }
 }
 
 impl PartialEq<[usize]> for Shape {
+    #[track_caller]
     fn eq(&self, other: &[usize]) -> bool {
         self.0.as_slice() == other
     }
 }
 impl<const N: usize> PartialEq<[usize; N]> for Shape {
+    #[track_caller]
     fn eq(&self, other: &[usize; N]) -> bool {
         self.0.as_slice() == other
     }
 }
 impl PartialEq<Vec<usize>> for Shape {
+    #[track_caller]
     fn eq(&self, other: &Vec<usize>) -> bool {
         self.0.as_slice() == other.as_slice()
     }
@@ -94,6 +105,7 @@ impl PartialEq<Vec<usize>> for Shape {
 /// ```
 pub trait IntList {
     /// The integers, in order.
+    #[track_caller]
     fn to_int_list(&self) -> SmallVec<[i64; 6]>;
 }
 
@@ -134,16 +146,19 @@ macro_rules! impl_int_list {
 impl_int_list!(usize, i64, i32, isize, u32);
 
 impl IntList for () {
+    #[track_caller]
     fn to_int_list(&self) -> SmallVec<[i64; 6]> {
         SmallVec::new()
     }
 }
 impl IntList for Shape {
+    #[track_caller]
     fn to_int_list(&self) -> SmallVec<[i64; 6]> {
         self.0.iter().map(|&d| d as i64).collect()
     }
 }
 impl IntList for &Shape {
+    #[track_caller]
     fn to_int_list(&self) -> SmallVec<[i64; 6]> {
         self.0.iter().map(|&d| d as i64).collect()
     }
@@ -217,6 +232,7 @@ pub(crate) fn broadcast_shapes(a: &[usize], b: &[usize]) -> Shape {
 }
 
 /// The broadcast shape of two shapes, or PyTorch's error message.
+#[track_caller]
 pub(crate) fn try_broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Shape, String> {
     let n = a.len().max(b.len());
     let mut out: SmallVec<[usize; 6]> = SmallVec::from_elem(0, n);
@@ -245,6 +261,7 @@ pub(crate) fn try_broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Shape, St
 }
 
 /// Strides for reading a tensor of `shape`/`strides` as if expanded to `target` (0 on broadcast dims).
+#[track_caller]
 pub(crate) fn broadcast_strides(shape: &[usize], strides: &[usize], target: &[usize]) -> Strides {
     let n = target.len();
     let k = shape.len();
@@ -279,24 +296,19 @@ pub(crate) fn infer_shape(requested: &[i64], numel: usize) -> Shape {
         }
     }
     let mut dims: SmallVec<[usize; 6]> = requested.iter().map(|&d| d.max(0) as usize).collect();
-    let fail = || -> ! {
+    let valid = match infer {
+        Some(i) if known != 0 && numel.is_multiple_of(known) => {
+            dims[i] = numel / known;
+            true
+        }
+        Some(_) => false,
+        None => known == numel,
+    };
+    if !valid {
         panic!(
             "shape '{:?}' is invalid for input of size {numel}",
             requested
-        )
-    };
-    match infer {
-        Some(i) => {
-            if known == 0 || !numel.is_multiple_of(known) {
-                fail();
-            }
-            dims[i] = numel / known;
-        }
-        None => {
-            if known != numel {
-                fail();
-            }
-        }
+        );
     }
     Shape(dims)
 }
@@ -311,6 +323,7 @@ pub(crate) struct Layout {
 
 impl Layout {
     /// A row-major layout starting at offset 0.
+    #[track_caller]
     pub fn contiguous(shape: Shape) -> Layout {
         let strides = shape.contiguous_strides();
         Layout {
@@ -320,19 +333,23 @@ impl Layout {
         }
     }
 
+    #[track_caller]
     pub fn dims(&self) -> &[usize] {
         &self.shape.0
     }
 
+    #[track_caller]
     pub fn ndim(&self) -> usize {
         self.shape.0.len()
     }
 
+    #[track_caller]
     pub fn numel(&self) -> usize {
         self.shape.numel()
     }
 
     /// Whether the elements are stored row-major without gaps (size-1 dims may have any stride).
+    #[track_caller]
     pub fn is_contiguous(&self) -> bool {
         let mut expected = 1usize;
         for i in (0..self.ndim()).rev() {
@@ -348,6 +365,7 @@ impl Layout {
     }
 
     /// If contiguous, the range of storage indices the elements occupy, in order.
+    #[track_caller]
     pub fn contiguous_range(&self) -> Option<std::ops::Range<usize>> {
         if self.is_contiguous() {
             Some(self.offset..self.offset + self.numel())
@@ -357,6 +375,7 @@ impl Layout {
     }
 
     /// Storage index of the element at a multi-index.
+    #[track_caller]
     pub fn index_of(&self, idx: &[usize]) -> usize {
         self.offset
             + idx
@@ -367,12 +386,14 @@ impl Layout {
     }
 
     /// Calls `f` with the storage offset of every element, in row-major logical order.
+    #[track_caller]
     pub fn for_each_offset(&self, mut f: impl FnMut(usize)) {
         for_each_offset(self.dims(), [&self.strides], [self.offset], |[o]| f(o));
     }
 
     /// Whether no two elements share a storage position and the elements fill a dense block
     /// (ATen's `is_non_overlapping_and_dense`): the strides are a permutation of contiguous ones.
+    #[track_caller]
     pub fn is_non_overlapping_and_dense(&self) -> bool {
         let nd = self.ndim();
         let mut perm: SmallVec<[usize; 6]> = (0..nd).collect();
@@ -397,6 +418,7 @@ impl Layout {
 
     /// Whether several elements of the view share one storage position (ATen's
     /// `has_internal_overlap` answering `Yes`: a stride of 0 on a dim of size > 1).
+    #[track_caller]
     pub fn has_internal_overlap(&self) -> bool {
         !self.is_non_overlapping_and_dense()
             && self
@@ -410,6 +432,7 @@ impl Layout {
 /// Drops size-1 dims and merges dims `i`, `i+1` when every stride set allows it
 /// (`stride[i] == stride[i+1] * dims[i+1]`), so that strided loops run over as few, as long,
 /// dimensions as possible. Always returns at least one dim.
+#[track_caller]
 pub(crate) fn coalesce<const N: usize>(
     dims: &[usize],
     strides: [&[usize]; N],
@@ -449,6 +472,7 @@ pub(crate) fn coalesce<const N: usize>(
 /// `len` elements, after coalescing, so inner loops are long and simple (and a contiguous run can
 /// go to a vectorised body).
 #[inline]
+#[track_caller]
 pub(crate) fn for_each_run<const N: usize>(
     dims: &[usize],
     strides: [&[usize]; N],
@@ -490,6 +514,7 @@ pub(crate) fn for_each_run<const N: usize>(
 
 /// Calls `f(offsets)` for every element of a logical row-major shape read through `N` stride sets.
 #[inline]
+#[track_caller]
 pub(crate) fn for_each_offset<const N: usize>(
     dims: &[usize],
     strides: [&[usize]; N],
@@ -567,11 +592,13 @@ impl ReducePlan {
     }
 
     /// The reduced dims as `i64`s (for calling reductions again in backward passes).
+    #[track_caller]
     pub fn dims_i64(&self) -> SmallVec<[i64; 6]> {
         self.dims.iter().map(|&d| d as i64).collect()
     }
 
     /// Whether the reduced dims (ignoring size-1 dims) all come before the kept ones.
+    #[track_caller]
     pub fn reduces_leading(&self) -> bool {
         let dims = self.in_shape.dims();
         let last_reduced = self.dims.iter().filter(|&&d| dims[d] != 1).max();
@@ -583,12 +610,14 @@ impl ReducePlan {
     }
 
     /// Number of outputs.
+    #[track_caller]
     pub fn outer(&self) -> usize {
         self.kept_shape.numel()
     }
 
     /// The input's layout with the kept dims first and the reduced dims last, so that read
     /// row-major it gives one row of `count` elements per output.
+    #[track_caller]
     pub fn rows_layout(&self, layout: &Layout) -> Layout {
         let nd = layout.ndim();
         let mut order: SmallVec<[usize; 6]> = (0..nd).filter(|d| !self.dims.contains(d)).collect();
@@ -603,6 +632,7 @@ impl ReducePlan {
 
 /// Tries to express `new_shape` as a view of a tensor with `shape`/`strides` without copying
 /// (ATen's `computeStride`). Returns the new strides, or `None` when a copy is needed.
+#[track_caller]
 pub(crate) fn view_strides(
     shape: &[usize],
     strides: &[usize],

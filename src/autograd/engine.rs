@@ -111,6 +111,12 @@ fn expandable(shape: &[usize], target: &[usize]) -> bool {
             .all(|(&s, &t)| s == t || s == 1)
 }
 
+/// A copy of registered hooks to run outside the lock, or `None` when there are none (the
+/// common case costs no allocation).
+fn hooks_of(hooks: &[(u64, super::TensorHook)]) -> Option<Vec<(u64, super::TensorHook)>> {
+    (!hooks.is_empty()).then(|| hooks.to_vec())
+}
+
 struct Graph {
     items: Vec<Item>,
     index: HashMap<usize, usize>,
@@ -281,13 +287,11 @@ fn run(
         let grad = graph.items[i].buffer.take();
         let node = match &graph.items[i].edge {
             Edge::Leaf(leaf) => {
-                let hooks = leaf
-                    .meta
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .hooks
-                    .clone();
-                let grad = grad.map(|g| run_hooks(&hooks, g));
+                let hooks = hooks_of(&leaf.meta.lock().unwrap_or_else(|e| e.into_inner()).hooks);
+                let grad = match (grad, hooks) {
+                    (Some(g), Some(h)) => Some(run_hooks(&h, g)),
+                    (g, _) => g,
+                };
                 if let Some(k) = graph.items[i].capture {
                     results[k] = grad;
                 } else if inputs.is_none() {
@@ -301,8 +305,11 @@ fn run(
         };
         // The tensor's hooks, then `retain_grad` and `autograd::grad`'s capture, see the
         // complete gradient (PyTorch runs retains_grad hooks after the tensor's own).
-        let hooks = node.hooks.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let grad = grad.map(|g| run_hooks(&hooks, g));
+        let hooks = hooks_of(&node.hooks.lock().unwrap_or_else(|e| e.into_inner()));
+        let grad = match (grad, hooks) {
+            (Some(g), Some(h)) => Some(run_hooks(&h, g)),
+            (g, _) => g,
+        };
         if let Some(k) = graph.items[i].capture {
             results[k] = grad.clone();
         }

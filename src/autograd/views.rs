@@ -6,7 +6,7 @@
 //! views taken before the change see it, as in PyTorch.
 
 use super::engine::validate_grad;
-use super::{Backward, Grads, InputMeta, Node, edge_of, is_grad_enabled, new_node};
+use super::{Backward, Grads, InputMeta, NamedBackward, Node, edge_of, is_grad_enabled, new_node};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 use smallvec::smallvec;
@@ -24,7 +24,7 @@ pub(crate) fn grad_fn_of(t: &Tensor) -> Option<Arc<Node>> {
             if base.requires_grad() {
                 let rel = view_positions(t, base);
                 let node = new_node(
-                    "AsStridedBackward0",
+                    AsStridedBackward0::NAME,
                     smallvec![edge_of(base)],
                     smallvec![InputMeta::of(base)],
                     Box::new(AsStridedBackward0 {
@@ -85,6 +85,10 @@ pub(crate) struct AsStridedBackward0 {
     positions: Tensor,
 }
 
+impl NamedBackward for AsStridedBackward0 {
+    const NAME: &'static str = "AsStridedBackward0";
+}
+
 impl Backward for AsStridedBackward0 {
     fn backward(&mut self, grad: &Tensor, _needs: &[bool]) -> Grads {
         let n = self.base.shape.numel();
@@ -114,7 +118,7 @@ impl CopySlices {
         let mut inputs = fn_.inputs.clone();
         inputs[0] = InputMeta::of(base);
         let node = new_node(
-            "CopySlices",
+            CopySlices::NAME,
             edges,
             inputs,
             Box::new(CopySlices {
@@ -128,6 +132,10 @@ impl CopySlices {
         base.0.requires_grad.store(true, Ordering::Relaxed);
         base.0.storage.bump_rebases();
     }
+}
+
+impl NamedBackward for CopySlices {
+    const NAME: &'static str = "CopySlices";
 }
 
 impl Backward for CopySlices {

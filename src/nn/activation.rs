@@ -57,27 +57,32 @@ pub struct LeakyReLU {
 
 impl LeakyReLU {
     /// `nn.LeakyReLU()` with PyTorch's default slope 0.01.
+    #[track_caller]
     pub fn new() -> LeakyReLU {
         LeakyReLU {
             negative_slope: 0.01,
         }
     }
     /// `nn.LeakyReLU(negative_slope)`.
+    #[track_caller]
     pub fn with_slope(negative_slope: f64) -> LeakyReLU {
         LeakyReLU { negative_slope }
     }
+    #[track_caller]
     fn describe(&self) -> String {
         format!("negative_slope={}", pyfmt::float(self.negative_slope))
     }
 }
 
 impl Default for LeakyReLU {
+    #[track_caller]
     fn default() -> Self {
         LeakyReLU::new()
     }
 }
 
 impl Forward for LeakyReLU {
+    #[track_caller]
     fn forward(&self, input: &Tensor) -> Tensor {
         input.leaky_relu(self.negative_slope)
     }
@@ -93,12 +98,14 @@ pub struct GELU {
 
 impl GELU {
     /// The exact (erf) form.
+    #[track_caller]
     pub fn new() -> GELU {
         GELU {
             approximate: "none".into(),
         }
     }
     /// `nn.GELU(approximate=...)`.
+    #[track_caller]
     pub fn with_approximate(approximate: &str) -> GELU {
         if approximate != "none" && approximate != "tanh" {
             panic!("approximate argument must be either none or tanh. (got {approximate})");
@@ -107,18 +114,21 @@ impl GELU {
             approximate: approximate.into(),
         }
     }
+    #[track_caller]
     fn describe(&self) -> String {
         format!("approximate='{}'", self.approximate)
     }
 }
 
 impl Default for GELU {
+    #[track_caller]
     fn default() -> Self {
         GELU::new()
     }
 }
 
 impl Forward for GELU {
+    #[track_caller]
     fn forward(&self, input: &Tensor) -> Tensor {
         input.gelu(&self.approximate)
     }
@@ -136,6 +146,7 @@ pub struct Softplus {
 
 impl Softplus {
     /// PyTorch's defaults.
+    #[track_caller]
     pub fn new() -> Softplus {
         Softplus {
             beta: 1.0,
@@ -143,9 +154,11 @@ impl Softplus {
         }
     }
     /// `nn.Softplus(beta, threshold)`.
+    #[track_caller]
     pub fn with(beta: f64, threshold: f64) -> Softplus {
         Softplus { beta, threshold }
     }
+    #[track_caller]
     fn describe(&self) -> String {
         format!(
             "beta={}, threshold={}",
@@ -156,17 +169,20 @@ impl Softplus {
 }
 
 impl Default for Softplus {
+    #[track_caller]
     fn default() -> Self {
         Softplus::new()
     }
 }
 
 impl Forward for Softplus {
+    #[track_caller]
     fn forward(&self, input: &Tensor) -> Tensor {
         input.softplus(self.beta, self.threshold)
     }
 }
 
+#[track_caller]
 fn dim_repr(dim: Option<i64>) -> String {
     match dim {
         Some(d) => format!("dim={d}"),
@@ -175,6 +191,7 @@ fn dim_repr(dim: Option<i64>) -> String {
 }
 
 /// PyTorch's legacy choice of softmax dim when none is given (`_get_softmax_dim`).
+#[track_caller]
 fn implicit_dim(ndim: usize) -> i64 {
     crate::warn_once(
         "implicit_softmax_dim",
@@ -197,15 +214,18 @@ pub struct Softmax {
 
 impl Softmax {
     /// `nn.Softmax(dim=dim)`.
+    #[track_caller]
     pub fn new(dim: i64) -> Softmax {
         Softmax { dim: Some(dim) }
     }
+    #[track_caller]
     fn describe(&self) -> String {
         dim_repr(self.dim)
     }
 }
 
 impl Forward for Softmax {
+    #[track_caller]
     fn forward(&self, input: &Tensor) -> Tensor {
         input.softmax(self.dim.unwrap_or_else(|| implicit_dim(input.ndim())))
     }
@@ -221,15 +241,18 @@ pub struct LogSoftmax {
 
 impl LogSoftmax {
     /// `nn.LogSoftmax(dim=dim)`.
+    #[track_caller]
     pub fn new(dim: i64) -> LogSoftmax {
         LogSoftmax { dim: Some(dim) }
     }
+    #[track_caller]
     fn describe(&self) -> String {
         dim_repr(self.dim)
     }
 }
 
 impl Forward for LogSoftmax {
+    #[track_caller]
     fn forward(&self, input: &Tensor) -> Tensor {
         input.log_softmax(self.dim.unwrap_or_else(|| implicit_dim(input.ndim())))
     }
@@ -256,6 +279,7 @@ pub struct Dropout {
 
 impl Dropout {
     /// `nn.Dropout(p)`; panics, as PyTorch does, unless `0 <= p <= 1`.
+    #[track_caller]
     pub fn new(p: f64) -> Dropout {
         if !(0.0..=1.0).contains(&p) {
             panic!("dropout probability has to be between 0 and 1, but got {p}");
@@ -265,18 +289,21 @@ impl Dropout {
             training: TrainingFlag::new(),
         }
     }
+    #[track_caller]
     fn describe(&self) -> String {
         format!("p={}, inplace=False", pyfmt::float(self.p))
     }
 }
 
 impl Default for Dropout {
+    #[track_caller]
     fn default() -> Self {
         Dropout::new(0.5)
     }
 }
 
 impl Forward for Dropout {
+    #[track_caller]
     fn forward(&self, input: &Tensor) -> Tensor {
         F::dropout(input, self.p, self.training.get())
     }

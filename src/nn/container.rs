@@ -20,68 +20,81 @@ pub struct Sequential {
 
 impl Sequential {
     /// An empty container.
+    #[track_caller]
     pub fn new() -> Sequential {
         Sequential::default()
     }
 
     /// Appends a module and returns the container, for chaining.
     #[allow(clippy::should_implement_trait)]
+    #[track_caller]
     pub fn add(mut self, m: impl ForwardModule + 'static) -> Sequential {
         self.layers.push(Box::new(m));
         self
     }
 
     /// Appends a module (`seq.append(m)`).
+    #[track_caller]
     pub fn push(&mut self, m: impl ForwardModule + 'static) {
         self.layers.push(Box::new(m));
     }
 
     /// The number of modules.
+    #[track_caller]
     pub fn len(&self) -> usize {
         self.layers.len()
     }
 
     /// Whether there are no modules.
+    #[track_caller]
     pub fn is_empty(&self) -> bool {
         self.layers.is_empty()
     }
 
     /// The module at `index` (`seq[index]`).
+    #[track_caller]
     pub fn get(&self, index: usize) -> Option<&dyn ForwardModule> {
         self.layers.get(index).map(|b| &**b)
     }
 }
 
 impl Module for Sequential {
+    #[track_caller]
     fn visit_fields<'a>(&'a self, sink: &mut FieldSink<'a>) {
         sink.flag(&self.training);
         for (i, m) in self.layers.iter().enumerate() {
             sink.child(&i.to_string(), (**m).as_dyn());
         }
     }
+    #[track_caller]
     fn map_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Tensor) {
         for m in self.layers.iter_mut() {
             m.map_tensors(f);
         }
     }
+    #[track_caller]
     fn type_name(&self) -> String {
         "Sequential".into()
     }
+    #[track_caller]
     fn as_dyn(&self) -> &dyn Module {
         self
     }
 }
 
 impl super::ModuleField for Sequential {
+    #[track_caller]
     fn collect<'a>(&'a self, name: &str, sink: &mut FieldSink<'a>) {
         sink.child(name, self);
     }
+    #[track_caller]
     fn map_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Tensor) {
         Module::map_tensors(self, f);
     }
 }
 
 impl Forward for Sequential {
+    #[track_caller]
     fn forward(&self, input: &Tensor) -> Tensor {
         let mut x = input.clone();
         for m in &self.layers {
@@ -92,6 +105,7 @@ impl Forward for Sequential {
 }
 
 impl std::fmt::Display for Sequential {
+    #[track_caller]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.repr())
     }

@@ -15,56 +15,67 @@ use crate::tensor::Tensor;
 pub use crate::ops::loss::Reduction;
 
 /// `x · wᵀ + b` (`F.linear`).
+#[track_caller]
 pub fn linear(input: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
     input.linear(weight, bias)
 }
 
 /// `max(x, 0)` (`F.relu`).
+#[track_caller]
 pub fn relu(x: &Tensor) -> Tensor {
     x.relu()
 }
 
 /// `F.leaky_relu(x, negative_slope)`; PyTorch's default slope is 0.01.
+#[track_caller]
 pub fn leaky_relu(x: &Tensor, negative_slope: f64) -> Tensor {
     x.leaky_relu(negative_slope)
 }
 
 /// `F.gelu(x, approximate)`, `approximate` being `"none"` or `"tanh"`.
+#[track_caller]
 pub fn gelu(x: &Tensor, approximate: &str) -> Tensor {
     x.gelu(approximate)
 }
 
 /// `F.silu(x)`.
+#[track_caller]
 pub fn silu(x: &Tensor) -> Tensor {
     x.silu()
 }
 
 /// `F.sigmoid(x)`.
+#[track_caller]
 pub fn sigmoid(x: &Tensor) -> Tensor {
     x.sigmoid()
 }
 
 /// `F.tanh(x)`.
+#[track_caller]
 pub fn tanh(x: &Tensor) -> Tensor {
     x.tanh()
 }
 
 /// `F.softplus(x, beta, threshold)`; PyTorch's defaults are 1 and 20.
+#[track_caller]
 pub fn softplus(x: &Tensor, beta: f64, threshold: f64) -> Tensor {
     x.softplus(beta, threshold)
 }
 
 /// `F.softmax(x, dim)`.
+#[track_caller]
 pub fn softmax(x: &Tensor, dim: i64) -> Tensor {
     x.softmax(dim)
 }
 
 /// `F.log_softmax(x, dim)`.
+#[track_caller]
 pub fn log_softmax(x: &Tensor, dim: i64) -> Tensor {
     x.log_softmax(dim)
 }
 
 /// `log(sigmoid(x))`, computed stably (`F.logsigmoid`).
+#[track_caller]
 pub fn logsigmoid(x: &Tensor) -> Tensor {
     // min(x, 0) - log1p(exp(-|x|))
     x.clamp_max(0.0) - x.abs().neg().exp().log1p()
@@ -80,6 +91,7 @@ pub fn logsigmoid(x: &Tensor) -> Tensor {
 /// let y = F::dropout(&Tensor::ones([4]), 0.3, true);
 /// assert_eq!(format!("{y}"), "tensor([0.0000, 0.0000, 1.4286, 0.0000])");
 /// ```
+#[track_caller]
 pub fn dropout(x: &Tensor, p: f64, training: bool) -> Tensor {
     if !(0.0..=1.0).contains(&p) {
         panic!("dropout probability has to be between 0 and 1, but got {p}");
@@ -100,6 +112,7 @@ pub fn dropout(x: &Tensor, p: f64, training: bool) -> Tensor {
 
 /// Rows of `weight` picked by integer `indices` (`F.embedding`): the output has the indices'
 /// shape plus the embedding dim.
+#[track_caller]
 pub fn embedding(indices: &Tensor, weight: &Tensor) -> Tensor {
     let mut shape = indices.dims().to_vec();
     shape.push(weight.dims()[1]);
@@ -110,6 +123,7 @@ pub fn embedding(indices: &Tensor, weight: &Tensor) -> Tensor {
 
 /// Normalises over the last `normalized_shape.len()` dims, then applies the optional elementwise
 /// affine (`F.layer_norm`).
+#[track_caller]
 pub fn layer_norm(
     x: &Tensor,
     normalized_shape: &[usize],
@@ -147,6 +161,7 @@ pub fn layer_norm(
 
 /// `F.cosine_similarity(x1, x2, dim, eps)`: the inputs broadcast, each norm is clamped below by
 /// `eps` (PyTorch's default 1e-8) without affecting the gradient, as in PyTorch.
+#[track_caller]
 pub fn cosine_similarity(x1: &Tensor, x2: &Tensor, dim: i64, eps: f64) -> Tensor {
     let shape = crate::shape::broadcast_shapes(x1.dims(), x2.dims());
     let (a, b) = (x1.expand(shape.dims()), x2.expand(shape.dims()));
@@ -159,6 +174,7 @@ pub fn cosine_similarity(x1: &Tensor, x2: &Tensor, dim: i64, eps: f64) -> Tensor
     ((&a / norm(&a)) * (&b / norm(&b))).sum_dim(dim, false)
 }
 
+#[track_caller]
 fn check_same_size(input: &Tensor, target: &Tensor, loss: &str) {
     if input.dims() != target.dims() {
         crate::warn_once(
@@ -179,6 +195,7 @@ fn check_same_size(input: &Tensor, target: &Tensor, loss: &str) {
 /// let l = mse_loss(&tensor!([1.0, 2.0]), &tensor!([0.0, 0.0]), Reduction::Mean);
 /// assert_eq!(l.item::<f32>(), 2.5);
 /// ```
+#[track_caller]
 pub fn mse_loss(input: &Tensor, target: &Tensor, reduction: Reduction) -> Tensor {
     check_same_size(input, target, "mse_loss");
     let shape = crate::shape::broadcast_shapes(input.dims(), target.dims());
@@ -187,6 +204,7 @@ pub fn mse_loss(input: &Tensor, target: &Tensor, reduction: Reduction) -> Tensor
 }
 
 /// Mean absolute error `|x - y|` (`F.l1_loss`).
+#[track_caller]
 pub fn l1_loss(input: &Tensor, target: &Tensor, reduction: Reduction) -> Tensor {
     check_same_size(input, target, "l1_loss");
     reduction.apply((input - target).abs())
@@ -194,6 +212,7 @@ pub fn l1_loss(input: &Tensor, target: &Tensor, reduction: Reduction) -> Tensor 
 
 /// Squared error below `beta`, absolute error above (`F.smooth_l1_loss(x, y, reduction, beta)`;
 /// PyTorch's default `beta` is 1).
+#[track_caller]
 pub fn smooth_l1_loss(input: &Tensor, target: &Tensor, reduction: Reduction, beta: f64) -> Tensor {
     check_same_size(input, target, "smooth_l1_loss");
     if beta == 0.0 {
@@ -207,6 +226,7 @@ pub fn smooth_l1_loss(input: &Tensor, target: &Tensor, reduction: Reduction, bet
 }
 
 /// Squared error below `delta`, linear above (`F.huber_loss(x, y, reduction, delta)`; default 1).
+#[track_caller]
 pub fn huber_loss(input: &Tensor, target: &Tensor, reduction: Reduction, delta: f64) -> Tensor {
     check_same_size(input, target, "huber_loss");
     let d = input - target;
@@ -230,6 +250,7 @@ pub struct CrossEntropyOptions {
 }
 
 impl Default for CrossEntropyOptions {
+    #[track_caller]
     fn default() -> Self {
         CrossEntropyOptions {
             weight: None,
@@ -241,6 +262,7 @@ impl Default for CrossEntropyOptions {
 }
 
 /// The class dim of a loss input: 0 for a single sample `(C)`, else 1 (`(N, C, d1, ...)`).
+#[track_caller]
 fn class_dim(input: &Tensor) -> usize {
     if input.ndim() == 1 { 0 } else { 1 }
 }
@@ -378,6 +400,7 @@ pub fn cross_entropy(input: &Tensor, target: &Tensor, opts: &CrossEntropyOptions
 
 /// Binary cross entropy of probabilities (`F.binary_cross_entropy(p, y, weight, reduction)`),
 /// with PyTorch's clamp of the logarithms at -100.
+#[track_caller]
 pub fn binary_cross_entropy(
     input: &Tensor,
     target: &Tensor,
@@ -403,6 +426,7 @@ pub fn binary_cross_entropy(
 /// Binary cross entropy of logits, computed stably (`F.binary_cross_entropy_with_logits(x, y,
 /// weight, pos_weight, reduction)`), with PyTorch's formula
 /// `(1 - y)·x - (1 + (pos_weight - 1)·y)·logsigmoid(x)`.
+#[track_caller]
 pub fn binary_cross_entropy_with_logits(
     input: &Tensor,
     target: &Tensor,
@@ -445,6 +469,7 @@ pub enum KlReduction {
 
 /// Kullback–Leibler divergence with the input given as log-probabilities (`F.kl_div(input,
 /// target, reduction, log_target)`).
+#[track_caller]
 pub fn kl_div(input: &Tensor, target: &Tensor, reduction: KlReduction, log_target: bool) -> Tensor {
     let pointwise = if log_target {
         target.exp() * (target - input)

@@ -30,11 +30,13 @@ pub struct Linear {
 
 impl Linear {
     /// A layer with a bias (`nn.Linear(in_features, out_features)`).
+    #[track_caller]
     pub fn new(in_features: usize, out_features: usize) -> Linear {
         Linear::with_bias(in_features, out_features, true)
     }
 
     /// `nn.Linear(in_features, out_features, bias=bias)`.
+    #[track_caller]
     pub fn with_bias(in_features: usize, out_features: usize, bias: bool) -> Linear {
         let weight = Tensor::empty([out_features, in_features]);
         init::kaiming_uniform_(&weight, 5f64.sqrt(), "fan_in", "leaky_relu");
@@ -56,6 +58,7 @@ impl Linear {
         }
     }
 
+    #[track_caller]
     fn describe(&self) -> String {
         format!(
             "in_features={}, out_features={}, bias={}",
@@ -67,6 +70,7 @@ impl Linear {
 }
 
 impl Forward for Linear {
+    #[track_caller]
     fn forward(&self, input: &Tensor) -> Tensor {
         input.linear(&self.weight, self.bias.as_deref())
     }
@@ -78,12 +82,14 @@ pub struct Identity;
 
 impl Identity {
     /// `nn.Identity()`.
+    #[track_caller]
     pub fn new() -> Identity {
         Identity
     }
 }
 
 impl Forward for Identity {
+    #[track_caller]
     fn forward(&self, input: &Tensor) -> Tensor {
         input.clone()
     }
@@ -101,6 +107,7 @@ pub struct Flatten {
 
 impl Flatten {
     /// `nn.Flatten()`: keeps the batch dim.
+    #[track_caller]
     pub fn new() -> Flatten {
         Flatten {
             start_dim: 1,
@@ -109,22 +116,26 @@ impl Flatten {
     }
 
     /// `nn.Flatten(start_dim, end_dim)`.
+    #[track_caller]
     pub fn with_dims(start_dim: i64, end_dim: i64) -> Flatten {
         Flatten { start_dim, end_dim }
     }
 
+    #[track_caller]
     fn describe(&self) -> String {
         format!("start_dim={}, end_dim={}", self.start_dim, self.end_dim)
     }
 }
 
 impl Default for Flatten {
+    #[track_caller]
     fn default() -> Self {
         Flatten::new()
     }
 }
 
 impl Forward for Flatten {
+    #[track_caller]
     fn forward(&self, input: &Tensor) -> Tensor {
         input.flatten(self.start_dim, self.end_dim)
     }

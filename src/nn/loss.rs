@@ -35,11 +35,13 @@ pub struct MSELoss {
 
 impl MSELoss {
     /// `nn.MSELoss()`.
+    #[track_caller]
     pub fn new() -> Self {
         Self::default()
     }
     reduction_builder!();
     /// The loss of `input` against `target`.
+    #[track_caller]
     pub fn forward(&self, input: &Tensor, target: &Tensor) -> Tensor {
         F::mse_loss(input, target, self.reduction)
     }
@@ -55,11 +57,13 @@ pub struct L1Loss {
 
 impl L1Loss {
     /// `nn.L1Loss()`.
+    #[track_caller]
     pub fn new() -> Self {
         Self::default()
     }
     reduction_builder!();
     /// The loss of `input` against `target`.
+    #[track_caller]
     pub fn forward(&self, input: &Tensor, target: &Tensor) -> Tensor {
         F::l1_loss(input, target, self.reduction)
     }
@@ -77,6 +81,7 @@ pub struct SmoothL1Loss {
 
 impl SmoothL1Loss {
     /// `nn.SmoothL1Loss()`.
+    #[track_caller]
     pub fn new() -> Self {
         SmoothL1Loss {
             reduction: Reduction::Mean,
@@ -85,17 +90,20 @@ impl SmoothL1Loss {
     }
     reduction_builder!();
     /// Sets `beta`.
+    #[track_caller]
     pub fn beta(mut self, beta: f64) -> Self {
         self.beta = beta;
         self
     }
     /// The loss of `input` against `target`.
+    #[track_caller]
     pub fn forward(&self, input: &Tensor, target: &Tensor) -> Tensor {
         F::smooth_l1_loss(input, target, self.reduction, self.beta)
     }
 }
 
 impl Default for SmoothL1Loss {
+    #[track_caller]
     fn default() -> Self {
         Self::new()
     }
@@ -113,6 +121,7 @@ pub struct HuberLoss {
 
 impl HuberLoss {
     /// `nn.HuberLoss()`.
+    #[track_caller]
     pub fn new() -> Self {
         HuberLoss {
             reduction: Reduction::Mean,
@@ -121,17 +130,20 @@ impl HuberLoss {
     }
     reduction_builder!();
     /// Sets `delta`.
+    #[track_caller]
     pub fn delta(mut self, delta: f64) -> Self {
         self.delta = delta;
         self
     }
     /// The loss of `input` against `target`.
+    #[track_caller]
     pub fn forward(&self, input: &Tensor, target: &Tensor) -> Tensor {
         F::huber_loss(input, target, self.reduction, self.delta)
     }
 }
 
 impl Default for HuberLoss {
+    #[track_caller]
     fn default() -> Self {
         Self::new()
     }
@@ -154,6 +166,7 @@ pub struct CrossEntropyLoss {
 
 impl CrossEntropyLoss {
     /// `nn.CrossEntropyLoss()`.
+    #[track_caller]
     pub fn new() -> Self {
         CrossEntropyLoss {
             weight: None,
@@ -164,16 +177,19 @@ impl CrossEntropyLoss {
     }
     reduction_builder!();
     /// Sets the class weights.
+    #[track_caller]
     pub fn weight(mut self, weight: Tensor) -> Self {
         self.weight = Some(Buffer::new(weight));
         self
     }
     /// Sets the ignored target value.
+    #[track_caller]
     pub fn ignore_index(mut self, ignore_index: i64) -> Self {
         self.ignore_index = ignore_index;
         self
     }
     /// Sets the label smoothing.
+    #[track_caller]
     pub fn label_smoothing(mut self, label_smoothing: f64) -> Self {
         if !(0.0..=1.0).contains(&label_smoothing) {
             panic!("label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}");
@@ -181,6 +197,7 @@ impl CrossEntropyLoss {
         self.label_smoothing = label_smoothing;
         self
     }
+    #[track_caller]
     fn options(&self) -> CrossEntropyOptions {
         CrossEntropyOptions {
             weight: self.weight.as_ref().map(|b| b.tensor().clone()),
@@ -190,12 +207,14 @@ impl CrossEntropyLoss {
         }
     }
     /// The loss of logits `input` against `target`.
+    #[track_caller]
     pub fn forward(&self, input: &Tensor, target: &Tensor) -> Tensor {
         F::cross_entropy(input, target, &self.options())
     }
 }
 
 impl Default for CrossEntropyLoss {
+    #[track_caller]
     fn default() -> Self {
         Self::new()
     }
@@ -215,6 +234,7 @@ pub struct NLLLoss {
 
 impl NLLLoss {
     /// `nn.NLLLoss()`.
+    #[track_caller]
     pub fn new() -> Self {
         NLLLoss {
             weight: None,
@@ -224,16 +244,19 @@ impl NLLLoss {
     }
     reduction_builder!();
     /// Sets the class weights.
+    #[track_caller]
     pub fn weight(mut self, weight: Tensor) -> Self {
         self.weight = Some(Buffer::new(weight));
         self
     }
     /// Sets the ignored target value.
+    #[track_caller]
     pub fn ignore_index(mut self, ignore_index: i64) -> Self {
         self.ignore_index = ignore_index;
         self
     }
     /// The loss of log-probabilities `input` against `target`.
+    #[track_caller]
     pub fn forward(&self, input: &Tensor, target: &Tensor) -> Tensor {
         let opts = CrossEntropyOptions {
             weight: self.weight.as_ref().map(|b| b.tensor().clone()),
@@ -246,6 +269,7 @@ impl NLLLoss {
 }
 
 impl Default for NLLLoss {
+    #[track_caller]
     fn default() -> Self {
         Self::new()
     }
@@ -263,16 +287,19 @@ pub struct BCELoss {
 
 impl BCELoss {
     /// `nn.BCELoss()`.
+    #[track_caller]
     pub fn new() -> Self {
         Self::default()
     }
     reduction_builder!();
     /// Sets the weights.
+    #[track_caller]
     pub fn weight(mut self, weight: Tensor) -> Self {
         self.weight = Some(Buffer::new(weight));
         self
     }
     /// The loss of probabilities `input` against `target`.
+    #[track_caller]
     pub fn forward(&self, input: &Tensor, target: &Tensor) -> Tensor {
         F::binary_cross_entropy(input, target, self.weight.as_deref(), self.reduction)
     }
@@ -292,21 +319,25 @@ pub struct BCEWithLogitsLoss {
 
 impl BCEWithLogitsLoss {
     /// `nn.BCEWithLogitsLoss()`.
+    #[track_caller]
     pub fn new() -> Self {
         Self::default()
     }
     reduction_builder!();
     /// Sets the weights.
+    #[track_caller]
     pub fn weight(mut self, weight: Tensor) -> Self {
         self.weight = Some(Buffer::new(weight));
         self
     }
     /// Sets the positive-class weights.
+    #[track_caller]
     pub fn pos_weight(mut self, pos_weight: Tensor) -> Self {
         self.pos_weight = Some(Buffer::new(pos_weight));
         self
     }
     /// The loss of logits `input` against `target`.
+    #[track_caller]
     pub fn forward(&self, input: &Tensor, target: &Tensor) -> Tensor {
         F::binary_cross_entropy_with_logits(
             input,
@@ -330,20 +361,24 @@ pub struct KLDivLoss {
 
 impl KLDivLoss {
     /// `nn.KLDivLoss()`.
+    #[track_caller]
     pub fn new() -> Self {
         Self::default()
     }
     /// Sets the reduction.
+    #[track_caller]
     pub fn reduction(mut self, reduction: KlReduction) -> Self {
         self.reduction = reduction;
         self
     }
     /// Sets `log_target`.
+    #[track_caller]
     pub fn log_target(mut self, log_target: bool) -> Self {
         self.log_target = log_target;
         self
     }
     /// The divergence of `input` (log-probabilities) from `target`.
+    #[track_caller]
     pub fn forward(&self, input: &Tensor, target: &Tensor) -> Tensor {
         F::kl_div(input, target, self.reduction, self.log_target)
     }

@@ -31,11 +31,13 @@ pub struct LayerNorm {
 
 impl LayerNorm {
     /// `nn.LayerNorm(normalized_shape)` with an affine transform.
+    #[track_caller]
     pub fn new(normalized_shape: &[usize]) -> LayerNorm {
         LayerNorm::with_options(normalized_shape, 1e-5, true)
     }
 
     /// `nn.LayerNorm(normalized_shape, eps, elementwise_affine)`.
+    #[track_caller]
     pub fn with_options(
         normalized_shape: &[usize],
         eps: f64,
@@ -51,6 +53,7 @@ impl LayerNorm {
         }
     }
 
+    #[track_caller]
     fn describe(&self) -> String {
         let dims: Vec<String> = self
             .normalized_shape
@@ -76,6 +79,7 @@ impl LayerNorm {
 }
 
 impl Forward for LayerNorm {
+    #[track_caller]
     fn forward(&self, input: &Tensor) -> Tensor {
         F::layer_norm(
             input,

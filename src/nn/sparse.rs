@@ -25,6 +25,7 @@ pub struct Embedding {
 
 impl Embedding {
     /// `nn.Embedding(num_embeddings, embedding_dim)`.
+    #[track_caller]
     pub fn new(num_embeddings: usize, embedding_dim: usize) -> Embedding {
         let w = Tensor::empty([num_embeddings, embedding_dim]);
         init::normal_(&w, 0.0, 1.0);
@@ -34,12 +35,14 @@ impl Embedding {
             embedding_dim,
         }
     }
+    #[track_caller]
     fn describe(&self) -> String {
         format!("{}, {}", self.num_embeddings, self.embedding_dim)
     }
 }
 
 impl Forward for Embedding {
+    #[track_caller]
     fn forward(&self, input: &Tensor) -> Tensor {
         F::embedding(input, &self.weight)
     }

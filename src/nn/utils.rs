@@ -16,6 +16,7 @@ use crate::tensor::Tensor;
 /// assert_eq!(norm.item::<f32>(), 5.0);
 /// assert!((p.grad().unwrap().pow(2).sum().sqrt().item::<f32>() - 1.0).abs() < 1e-5);
 /// ```
+#[track_caller]
 pub fn clip_grad_norm_<P: AsRef<T>>(parameters: &[P], max_norm: f64, norm_type: f64) -> Tensor {
     let grads: Vec<Tensor> = parameters
         .iter()
@@ -52,6 +53,7 @@ pub fn clip_grad_norm_<P: AsRef<T>>(parameters: &[P], max_norm: f64, norm_type: 
 
 /// Clamps every gradient elementwise to `[-clip_value, clip_value]`
 /// (`clip_grad_value_(parameters, clip_value)`).
+#[track_caller]
 pub fn clip_grad_value_<P: AsRef<T>>(parameters: &[P], clip_value: f64) {
     no_grad(|| {
         for p in parameters {

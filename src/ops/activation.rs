@@ -158,6 +158,7 @@ backward_fn! {
 }
 
 /// ATen's `gelu_double_backward`: the derivative of `gelu_backward` with respect to its input.
+#[track_caller]
 fn gelu_double_backward(ggi: &Tensor, go: &Tensor, x: &Tensor, tanh: bool) -> Tensor {
     if tanh {
         let k_beta = ops::GELU_BETA;
@@ -189,6 +190,7 @@ fn gelu_double_backward(ggi: &Tensor, go: &Tensor, x: &Tensor, tanh: bool) -> Te
 
 impl Tensor {
     /// `max(x, 0)` (`torch.relu`).
+    #[track_caller]
     pub fn relu(&self) -> Tensor {
         if !self.dtype().is_float() {
             return self.map_raw(ops::Relu {});
@@ -201,6 +203,7 @@ impl Tensor {
 
     /// `x` where positive, `negative_slope * x` elsewhere (`F.leaky_relu`; PyTorch's default slope
     /// is 0.01).
+    #[track_caller]
     pub fn leaky_relu(&self, negative_slope: f64) -> Tensor {
         let out = self.map_float_raw(ops::LeakyRelu {
             slope: negative_slope,
@@ -212,6 +215,7 @@ impl Tensor {
     }
 
     /// `x` where positive, `alpha * (e^x - 1)` elsewhere (`F.elu`).
+    #[track_caller]
     pub fn elu(&self, alpha: f64) -> Tensor {
         let out = self.map_float_raw(ops::Elu { alpha });
         record(out, &[self], |_| EluBackward0 {
@@ -243,6 +247,7 @@ impl Tensor {
     }
 
     /// `x * sigmoid(x)` (`F.silu`).
+    #[track_caller]
     pub fn silu(&self) -> Tensor {
         let out = self.map_float_raw(ops::Silu {});
         record(out, &[self], |_| SiluBackward0 {
@@ -251,6 +256,7 @@ impl Tensor {
     }
 
     /// `log(1 + e^(beta x)) / beta`, linear above `threshold` (`F.softplus`; defaults 1 and 20).
+    #[track_caller]
     pub fn softplus(&self, beta: f64, threshold: f64) -> Tensor {
         let out = self.map_float_raw(ops::Softplus { beta, threshold });
         record(out, &[self], |_| SoftplusBackward0 {
@@ -269,6 +275,7 @@ impl Tensor {
     /// let y = tensor!([0.0, 0.5, 2.0]);
     /// assert_eq!(flambeau::Tensor::threshold_backward(&g, &y, 0.0).to_vec::<f32>(), vec![0.0, 2.0, 3.0]);
     /// ```
+    #[track_caller]
     pub fn threshold_backward(grad: &Tensor, input: &Tensor, threshold: f64) -> Tensor {
         let out = grad.zip_float_raw(input, ops::ThresholdBackward { threshold });
         record(out, &[grad, input], |_| ThresholdBackwardBackward0 {
@@ -278,6 +285,7 @@ impl Tensor {
     }
 
     /// `sigmoid_backward(grad, output)`: `grad * (1 - y) * y`.
+    #[track_caller]
     pub fn sigmoid_backward(grad: &Tensor, output: &Tensor) -> Tensor {
         let out = grad.zip_float_raw(output, ops::SigmoidBackward {});
         record(out, &[grad, output], |_| SigmoidBackwardBackward0 {
@@ -287,6 +295,7 @@ impl Tensor {
     }
 
     /// `tanh_backward(grad, output)`: `grad * (1 - y²)`.
+    #[track_caller]
     pub fn tanh_backward(grad: &Tensor, output: &Tensor) -> Tensor {
         let out = grad.zip_float_raw(output, ops::TanhBackward {});
         record(out, &[grad, output], |_| TanhBackwardBackward0 {
@@ -312,6 +321,7 @@ impl Tensor {
     }
 
     /// `softplus_backward(grad, input, beta, threshold)`.
+    #[track_caller]
     pub fn softplus_backward(grad: &Tensor, input: &Tensor, beta: f64, threshold: f64) -> Tensor {
         let out = grad.zip_float_raw(input, ops::SoftplusBackward { beta, threshold });
         record(out, &[grad, input], |_| SoftplusBackwardBackward0 {
@@ -324,11 +334,13 @@ impl Tensor {
 
     /// `silu_backward(grad, input)`: `grad * s * (1 + x (1 - s))` with `s = sigmoid(x)`, fused
     /// (not recorded: PyTorch differentiates silu through its composite form instead).
+    #[track_caller]
     pub fn silu_backward(grad: &Tensor, input: &Tensor) -> Tensor {
         grad.zip_float_raw(input, ops::SiluBackward {})
     }
 
     /// `leaky_relu_backward(grad, input, negative_slope)`.
+    #[track_caller]
     pub fn leaky_relu_backward(grad: &Tensor, input: &Tensor, negative_slope: f64) -> Tensor {
         let out = grad.zip_float_raw(
             input,
@@ -343,6 +355,7 @@ impl Tensor {
     }
 
     /// `elu_backward(grad, alpha, scale=1, input_scale=1, is_result=False, input)`.
+    #[track_caller]
     pub fn elu_backward(grad: &Tensor, input: &Tensor, alpha: f64) -> Tensor {
         let out = grad.zip_float_raw(input, ops::EluBackward { alpha });
         record(out, &[grad, input], |_| EluBackwardBackward0 {

@@ -26,11 +26,13 @@ pub enum TensorOrScalar {
 }
 
 impl From<&Tensor> for TensorOrScalar {
+    #[track_caller]
     fn from(t: &Tensor) -> Self {
         TensorOrScalar::Tensor(t.clone())
     }
 }
 impl From<Tensor> for TensorOrScalar {
+    #[track_caller]
     fn from(t: Tensor) -> Self {
         TensorOrScalar::Tensor(t)
     }
@@ -46,6 +48,7 @@ macro_rules! tos_from_scalar {
 }
 tos_from_scalar!(f64, f32, i64, i32, usize, bool);
 impl From<Scalar> for TensorOrScalar {
+    #[track_caller]
     fn from(s: Scalar) -> Self {
         TensorOrScalar::Scalar(s)
     }
@@ -464,6 +467,7 @@ impl Tensor {
     }
 
     /// Out-of-place addition without autograd (gradient buffers in the engine).
+    #[track_caller]
     pub(crate) fn add_tensor_raw(&self, other: &Tensor) -> Tensor {
         binary_raw(self, other, BinOp::Add)
     }

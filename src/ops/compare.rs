@@ -43,31 +43,38 @@ impl Tensor {
     /// assert_eq!(a.eq(2.0).to_vec::<bool>(), vec![false, true, false]);
     /// assert_eq!(a.gt(&tensor!([0.0, 5.0, 3.0])).to_vec::<bool>(), vec![true, false, false]);
     /// ```
+    #[track_caller]
     pub fn eq(&self, other: impl Into<TensorOrScalar>) -> Tensor {
         compare(self, other.into(), ops::Eq)
     }
     /// Elementwise `!=` (`torch.ne`).
+    #[track_caller]
     pub fn ne(&self, other: impl Into<TensorOrScalar>) -> Tensor {
         compare(self, other.into(), ops::Ne)
     }
     /// Elementwise `<` (`torch.lt`).
+    #[track_caller]
     pub fn lt(&self, other: impl Into<TensorOrScalar>) -> Tensor {
         compare(self, other.into(), ops::Lt)
     }
     /// Elementwise `<=` (`torch.le`).
+    #[track_caller]
     pub fn le(&self, other: impl Into<TensorOrScalar>) -> Tensor {
         compare(self, other.into(), ops::Le)
     }
     /// Elementwise `>` (`torch.gt`).
+    #[track_caller]
     pub fn gt(&self, other: impl Into<TensorOrScalar>) -> Tensor {
         compare(self, other.into(), ops::Gt)
     }
     /// Elementwise `>=` (`torch.ge`).
+    #[track_caller]
     pub fn ge(&self, other: impl Into<TensorOrScalar>) -> Tensor {
         compare(self, other.into(), ops::Ge)
     }
 
     /// Whether two tensors have the same shape and elements (`torch.equal`).
+    #[track_caller]
     pub fn equal(&self, other: &Tensor) -> bool {
         self.dims() == other.dims() && self.eq(other).all_true()
     }
@@ -78,6 +85,7 @@ impl Tensor {
     /// use flambeau::tensor;
     /// assert!(tensor!([1.0, 2.0]).allclose(&tensor!([1.0, 2.000001]), 1e-5, 1e-8));
     /// ```
+    #[track_caller]
     pub fn allclose(&self, other: &Tensor, rtol: f64, atol: f64) -> bool {
         let a = self.to_vec::<f64>();
         let b = other.to_vec::<f64>();
@@ -90,39 +98,47 @@ impl Tensor {
     }
 
     /// Elementwise logical and (`torch.logical_and`).
+    #[track_caller]
     pub fn logical_and(&self, other: &Tensor) -> Tensor {
         logical(self, other, ops::LogicalAnd {})
     }
     /// Elementwise logical or (`torch.logical_or`).
+    #[track_caller]
     pub fn logical_or(&self, other: &Tensor) -> Tensor {
         logical(self, other, ops::LogicalOr {})
     }
     /// Elementwise logical xor (`torch.logical_xor`).
+    #[track_caller]
     pub fn logical_xor(&self, other: &Tensor) -> Tensor {
         logical(self, other, ops::LogicalXor {})
     }
     /// Elementwise logical not (`torch.logical_not`).
+    #[track_caller]
     pub fn logical_not(&self) -> Tensor {
         self.cast_raw(DType::Bool).map_raw(ops::LogicalNot {})
     }
 
     /// Elementwise NaN test (`torch.isnan`).
+    #[track_caller]
     pub fn isnan(&self) -> Tensor {
         self.ne(self)
     }
 
     /// Elementwise finiteness test (`torch.isfinite`).
+    #[track_caller]
     pub fn isfinite(&self) -> Tensor {
         let v: Vec<bool> = self.to_vec::<f64>().iter().map(|x| x.is_finite()).collect();
         Tensor::from_vec(v, self.shape())
     }
 
     /// Whether every element is true (non-zero) (`torch.all(t).item()`).
+    #[track_caller]
     pub fn all_true(&self) -> bool {
         self.to_vec::<bool>().iter().all(|&b| b)
     }
 
     /// Whether any element is true (non-zero) (`torch.any(t).item()`).
+    #[track_caller]
     pub fn any_true(&self) -> bool {
         self.to_vec::<bool>().iter().any(|&b| b)
     }

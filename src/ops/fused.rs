@@ -36,6 +36,7 @@ impl Tensor {
 
     /// Runs `kernel` on this tensor's storage with the operands' storages, locked in the global
     /// order, then bumps the version.
+    #[track_caller]
     fn fused_apply(
         &self,
         operands: &[Tensor],
@@ -116,6 +117,7 @@ impl Tensor {
 /// its state are contiguous float tensors of one dtype and shape with distinct storages (always,
 /// unless a gradient was set by hand); returns false, doing nothing, otherwise, and the caller
 /// takes the step op by op.
+#[track_caller]
 pub(crate) fn adam_step(
     param: &Tensor,
     grad: &Tensor,

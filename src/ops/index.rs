@@ -197,6 +197,7 @@ fn where_raw(cond: &Tensor, a: &Tensor, b: &Tensor) -> Tensor {
     Tensor::from_storage(storage, shape)
 }
 
+#[track_caller]
 fn operand_tensor(x: TensorOrScalar, like: &Tensor) -> Tensor {
     match x {
         TensorOrScalar::Tensor(t) => t,
@@ -214,6 +215,7 @@ impl Tensor {
     /// let a = Tensor::arange(0, 6, 1).reshape([3, 2]);
     /// assert_eq!(a.index_select(0, &tensor!([2, 0])).to_vec::<i64>(), vec![4, 5, 0, 1]);
     /// ```
+    #[track_caller]
     pub fn index_select(&self, dim: i64, index: &Tensor) -> Tensor {
         let d = wrap_dim(dim, self.ndim());
         let out = index_select_raw(self, d, index);
@@ -231,6 +233,7 @@ impl Tensor {
     /// let a = tensor!([[1.0, 2.0], [3.0, 4.0]]);
     /// assert_eq!(a.gather(1, &tensor!([[1, 1], [0, 1]])).to_vec::<f32>(), vec![2.0, 2.0, 3.0, 4.0]);
     /// ```
+    #[track_caller]
     pub fn gather(&self, dim: i64, index: &Tensor) -> Tensor {
         let d = wrap_dim(dim, self.ndim());
         let out = gather_raw(self, d, index);
@@ -242,6 +245,7 @@ impl Tensor {
     }
 
     /// A copy with `src` written at `index` along `dim` (`torch.scatter`).
+    #[track_caller]
     pub fn scatter(&self, dim: i64, index: &Tensor, src: &Tensor) -> Tensor {
         let d = wrap_dim(dim, self.ndim());
         let out = scatter_raw(self, d, index, src, false);
@@ -260,6 +264,7 @@ impl Tensor {
     /// let out = z.scatter_add(0, &tensor!([0, 2, 0]), &tensor!([1.0, 2.0, 3.0]));
     /// assert_eq!(out.to_vec::<f32>(), vec![4.0, 0.0, 2.0]);
     /// ```
+    #[track_caller]
     pub fn scatter_add(&self, dim: i64, index: &Tensor, src: &Tensor) -> Tensor {
         let d = wrap_dim(dim, self.ndim());
         let out = scatter_raw(self, d, index, src, true);
@@ -271,6 +276,7 @@ impl Tensor {
     }
 
     /// A copy with the slices of `src` added at positions `index` along `dim` (`torch.index_add`).
+    #[track_caller]
     pub fn index_add(&self, dim: i64, index: &Tensor, src: &Tensor) -> Tensor {
         let d = wrap_dim(dim, self.ndim());
         let out = index_add_raw(self, d, index, src);
@@ -288,6 +294,7 @@ impl Tensor {
     /// let m = tensor!([true, false, true]);
     /// assert_eq!(a.masked_fill(&m, -1.0).to_vec::<f32>(), vec![-1.0, 2.0, -1.0]);
     /// ```
+    #[track_caller]
     pub fn masked_fill(&self, mask: &Tensor, value: impl Into<Scalar>) -> Tensor {
         if mask.dtype() != DType::Bool {
             panic!(
@@ -309,6 +316,7 @@ impl Tensor {
     /// let out = Tensor::where_(&c, &tensor!([1.0, 2.0]), 0.0);
     /// assert_eq!(out.to_vec::<f32>(), vec![1.0, 0.0]);
     /// ```
+    #[track_caller]
     pub fn where_(
         cond: &Tensor,
         a: impl Into<TensorOrScalar>,
@@ -343,6 +351,7 @@ impl Tensor {
     }
 
     /// The elements where `mask` is true, as a 1-D tensor (`torch.masked_select`).
+    #[track_caller]
     pub fn masked_select(&self, mask: &Tensor) -> Tensor {
         let shape = broadcast_shapes(self.dims(), mask.dims());
         let x = self.expand(shape.dims());

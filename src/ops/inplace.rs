@@ -17,6 +17,7 @@ use crate::tensor::Tensor;
 use std::sync::atomic::Ordering;
 
 /// Whether an in-place operation on `t` with `others` must be recorded in the graph.
+#[track_caller]
 pub(crate) fn tracked(t: &Tensor, others: &[&Tensor]) -> bool {
     is_grad_enabled() && (t.requires_grad() || others.iter().any(|o| o.requires_grad()))
 }
@@ -50,6 +51,7 @@ pub(crate) fn check_overlap(dst: &Tensor, srcs: &[&Tensor]) {
 
 /// ATen's `get_overlap_status(a, b) == Partial`: two dense views of one storage whose spans
 /// overlap without being the very same elements.
+#[track_caller]
 fn partial_overlap(a: &Tensor, b: &Tensor) -> bool {
     if a.is_same(b) || !a.shares_storage(b) || a.numel() == 0 || b.numel() == 0 {
         return false;
@@ -103,6 +105,7 @@ backward_fn! {
 impl Tensor {
     /// A private copy of the current values that keeps this tensor's place in the graph; in-place
     /// operations compute from it so that what they save is never overwritten.
+    #[track_caller]
     fn snapshot(&self) -> Tensor {
         let copy = self.clone_tensor_raw();
         let grad_fn = grad_fn_of(self);
@@ -147,12 +150,14 @@ impl Tensor {
     }
 
     /// Applies an elementwise op in place, without autograd.
+    #[track_caller]
     pub(crate) fn unary_inplace_raw<O: UnaryOp>(&self, op: O) {
         self.0.storage.write().unary_inplace(op, self.layout());
         self.bump_version();
     }
 
     /// `self += other` in place, without autograd (gradient accumulation).
+    #[track_caller]
     pub(crate) fn add_assign_raw(&self, other: &Tensor) {
         self.inplace_binary_raw(&TensorOrScalar::Tensor(other.clone()), BinOp::Add);
     }

@@ -150,6 +150,7 @@ impl Tensor {
     }
 
     /// A narrowed alias without autograd (for writing into slices of fresh outputs).
+    #[track_caller]
     pub(crate) fn narrow_raw(&self, dim: usize, start: usize, len: usize) -> Tensor {
         let mut layout = self.layout().clone();
         layout.offset += start * layout.strides[dim];
@@ -158,6 +159,7 @@ impl Tensor {
     }
 
     /// An unsqueezed alias without autograd.
+    #[track_caller]
     pub(crate) fn unsqueeze_raw(&self, dim: usize) -> Tensor {
         let mut layout = self.layout().clone();
         let stride = if dim < layout.ndim() {

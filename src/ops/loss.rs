@@ -29,6 +29,7 @@ impl Reduction {
         }
     }
 
+    #[track_caller]
     pub(crate) fn apply(self, t: Tensor) -> Tensor {
         match self {
             Reduction::None => t,
@@ -78,6 +79,7 @@ backward_fn! {
 
 /// ATen's `nll_loss_backward` for the reduced forms: zeros, with `w[t] * -(grad / total_weight)`
 /// (`-grad` for sum) at each row's (non-ignored, already made safe) target.
+#[track_caller]
 fn nll_loss_backward(
     grad: &Tensor,
     target: &Tensor,
@@ -109,6 +111,7 @@ fn nll_loss_backward(
 impl Tensor {
     /// `mse_loss_backward(grad, input, target, reduction)`: `(input - target) * norm * grad`,
     /// `norm` being `2 / numel` for `'mean'` and 2 otherwise (ATen's kernel order).
+    #[track_caller]
     pub fn mse_loss_backward(
         grad: &Tensor,
         input: &Tensor,
@@ -130,6 +133,7 @@ impl Tensor {
 
     /// `(self - target)²` reduced (`F.mse_loss`) with its fused backward; both already have the
     /// broadcast shape.
+    #[track_caller]
     pub(crate) fn mse_loss_raw(&self, target: &Tensor, reduction: Reduction) -> Tensor {
         let out = no_grad(|| reduction.apply(self.sub(target).pow(2)));
         record(out, &[self, target], |_| MseLossBackward0 {
@@ -142,6 +146,7 @@ impl Tensor {
     /// The reduced negative log-likelihood of a (rows, classes) input against int64 targets
     /// (already checked; ignored rows marked by `ignore_index`): PyTorch's kernel, summing in
     /// its cascade order, divided by the total weight for `'mean'`.
+    #[track_caller]
     pub(crate) fn nll_loss_reduced(
         &self,
         target: &Tensor,

@@ -38,6 +38,7 @@ fn matmul_raw(a: &Tensor, b: &Tensor, init: Option<&Tensor>) -> Tensor {
 }
 
 /// Whether a matrix is stored column-major (a transposed contiguous matrix, such as `weight.t()`).
+#[track_caller]
 fn col_major(t: &Tensor) -> bool {
     t.ndim() == 2
         && t.layout().strides[0] == 1
@@ -48,6 +49,7 @@ fn col_major(t: &Tensor) -> bool {
 /// ATen's `mm_mat1_backward`: the gradient of `mat1` in `mat1`'s own layout, so that a
 /// column-major input (a transposed weight) gets a gradient that is contiguous once transposed
 /// back, with no copy.
+#[track_caller]
 fn mm_mat1_backward(grad: &Tensor, mat2: &Tensor, mat1_col_major: bool) -> Tensor {
     if mat1_col_major {
         mat2.mm(&grad.t()).t()
@@ -57,6 +59,7 @@ fn mm_mat1_backward(grad: &Tensor, mat2: &Tensor, mat1_col_major: bool) -> Tenso
 }
 
 /// ATen's `mm_mat2_backward`.
+#[track_caller]
 fn mm_mat2_backward(grad: &Tensor, mat1: &Tensor, mat2_col_major: bool) -> Tensor {
     if mat2_col_major {
         grad.t().mm(mat1).t()
@@ -125,6 +128,7 @@ impl Tensor {
     /// let a = tensor!([[1.0, 2.0], [3.0, 4.0]]);
     /// assert_eq!(a.mm(&a).to_vec::<f32>(), vec![7.0, 10.0, 15.0, 22.0]);
     /// ```
+    #[track_caller]
     pub fn mm(&self, other: &Tensor) -> Tensor {
         check_mm(self, other, "mm");
         check_mm_dtypes(self, other);
@@ -139,6 +143,7 @@ impl Tensor {
     }
 
     /// Batched matrix product of two 3-D tensors with the same batch size (`torch.bmm`).
+    #[track_caller]
     pub fn bmm(&self, other: &Tensor) -> Tensor {
         if self.ndim() != 3 {
             panic!("batch1 must be a 3D tensor");
@@ -170,6 +175,7 @@ impl Tensor {
     }
 
     /// Matrix-vector product (`torch.mv`).
+    #[track_caller]
     pub fn mv(&self, vec: &Tensor) -> Tensor {
         if self.ndim() != 2 || vec.ndim() != 1 || self.dims()[1] != vec.dims()[0] {
             panic!(
@@ -204,6 +210,7 @@ impl Tensor {
     }
 
     /// Dot product of two 1-D tensors (`torch.dot`).
+    #[track_caller]
     pub fn dot(&self, other: &Tensor) -> Tensor {
         if self.ndim() != 1 || other.ndim() != 1 {
             panic!(
@@ -238,6 +245,7 @@ impl Tensor {
     }
 
     /// `bias + mat1 · mat2`, with `bias` broadcast (`torch.addmm`): what `nn.Linear` computes.
+    #[track_caller]
     pub fn addmm(bias: &Tensor, mat1: &Tensor, mat2: &Tensor) -> Tensor {
         // The bias, broadcast to the output, is the starting value the product is added to.
         check_mm(mat1, mat2, "addmm");
@@ -280,6 +288,7 @@ impl Tensor {
     /// assert_eq!(Tensor::ones([4]).matmul(&Tensor::ones([4, 5])).dims(), &[5]);
     /// assert_eq!(Tensor::ones([4]).matmul(&Tensor::ones([4])).ndim(), 0);
     /// ```
+    #[track_caller]
     pub fn matmul(&self, other: &Tensor) -> Tensor {
         let (d1, d2) = (self.ndim(), other.ndim());
         if d1 == 0 || d2 == 0 {
@@ -377,6 +386,7 @@ impl Tensor {
     }
 
     /// A contiguous alias with another shape, without autograd.
+    #[track_caller]
     pub(crate) fn reshape_raw(&self, dims: &[usize]) -> Tensor {
         let t = self.contiguous_raw();
         t.alias_with_layout(Layout {

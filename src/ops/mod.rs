@@ -13,6 +13,7 @@ pub(crate) mod loss;
 pub(crate) mod matmul;
 pub(crate) mod operators;
 pub(crate) mod reduce;
+pub(crate) mod slice;
 pub(crate) mod softmax;
 pub(crate) mod unary;
 pub(crate) mod view;
@@ -34,6 +35,7 @@ pub(crate) enum ReadPair<'a> {
 }
 
 impl<'a> ReadPair<'a> {
+    #[track_caller]
     pub fn new(a: &'a StorageCell, b: &'a StorageCell) -> ReadPair<'a> {
         let (pa, pb) = (a as *const StorageCell, b as *const StorageCell);
         if pa == pb {
@@ -48,6 +50,7 @@ impl<'a> ReadPair<'a> {
     }
 
     /// The two storages, in the order given.
+    #[track_caller]
     pub fn get(&self) -> (&Storage, &Storage) {
         match self {
             ReadPair::One(g) => (g, g),
@@ -58,6 +61,7 @@ impl<'a> ReadPair<'a> {
 
 /// PyTorch's `result_type` for two tensors: dimensioned tensors decide within a category, a 0-dim
 /// tensor only when it belongs to a higher category.
+#[track_caller]
 pub(crate) fn result_type(a: &Tensor, b: &Tensor) -> DType {
     let (da, db) = (a.dtype(), b.dtype());
     let (za, zb) = (a.ndim() == 0, b.ndim() == 0);
@@ -73,11 +77,13 @@ pub(crate) fn result_type(a: &Tensor, b: &Tensor) -> DType {
 }
 
 /// The float type an operation on `dtype` computes in (integers and bools become float32).
+#[track_caller]
 pub(crate) fn float_type(dtype: DType) -> DType {
     if dtype.is_float() { dtype } else { DType::F32 }
 }
 
 /// A layout reading `t` as if expanded to `dims` (stride 0 on broadcast dims).
+#[track_caller]
 pub(crate) fn broadcast_layout(t: &Tensor, dims: &[usize]) -> Layout {
     let l = t.layout();
     Layout {
@@ -89,6 +95,7 @@ pub(crate) fn broadcast_layout(t: &Tensor, dims: &[usize]) -> Layout {
 
 impl Tensor {
     /// `op(x)` for every element, without autograd; the result has this tensor's dtype.
+    #[track_caller]
     pub(crate) fn map_raw<O: UnaryOp>(&self, op: O) -> Tensor {
         let storage = self.storage().unary(op, self.layout());
         Tensor::from_storage(storage, self.shape().clone())
@@ -96,6 +103,7 @@ impl Tensor {
 
     /// `op(x)` computed in float (integers are promoted to float32 first, as PyTorch's `exp`,
     /// `log`, ... do), without autograd.
+    #[track_caller]
     pub(crate) fn map_float_raw<O: UnaryOp>(&self, op: O) -> Tensor {
         self.cast_raw(float_type(self.dtype())).map_raw(op)
     }

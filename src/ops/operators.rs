@@ -86,6 +86,7 @@ tensor_scalar_op!(Div, div, div, |t: &Tensor, s| t.rdiv(s), f64, i32);
 
 impl Neg for Tensor {
     type Output = Tensor;
+    #[track_caller]
     fn neg(self) -> Tensor {
         Tensor::neg(&self)
     }
@@ -93,6 +94,7 @@ impl Neg for Tensor {
 
 impl Neg for &Tensor {
     type Output = Tensor;
+    #[track_caller]
     fn neg(self) -> Tensor {
         Tensor::neg(self)
     }

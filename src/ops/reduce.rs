@@ -10,6 +10,7 @@ use crate::tensor::Tensor;
 use smallvec::SmallVec;
 
 /// Expands a reduced gradient back over the reduced dims.
+#[track_caller]
 fn expand_back(grad: &Tensor, plan: &ReducePlan) -> Tensor {
     grad.reshape(plan.kept_shape.dims())
         .expand(plan.in_shape.dims())
@@ -120,6 +121,7 @@ backward_fn! {
 }
 
 /// The sum over a plan, without autograd (bools sum as int64).
+#[track_caller]
 fn sum_raw(t: &Tensor, plan: &ReducePlan) -> Tensor {
     let storage = t.storage().sum(t.layout(), plan);
     Tensor::from_storage(storage, plan.out_shape.clone())
@@ -141,6 +143,7 @@ fn extreme_raw(t: &Tensor, plan: &ReducePlan, max: bool) -> (Tensor, Tensor) {
     )
 }
 
+#[track_caller]
 fn dims_of(dims: impl IntList) -> SmallVec<[i64; 6]> {
     dims.to_int_list()
 }
@@ -162,6 +165,7 @@ impl Tensor {
     /// use flambeau::tensor;
     /// assert_eq!(tensor!([[1.0, 2.0], [3.0, 4.0]]).sum().item::<f32>(), 10.0);
     /// ```
+    #[track_caller]
     pub fn sum(&self) -> Tensor {
         let plan = ReducePlan::new(self.shape(), &[], false);
         let out = sum_raw(self, &plan);

@@ -112,6 +112,7 @@ impl Tensor {
 
     /// `_softmax_backward_data(grad, output, dim)`: `y * (grad - sum(grad * y, dim))`, the
     /// gradient of softmax given its output.
+    #[track_caller]
     pub fn softmax_backward_data(grad: &Tensor, output: &Tensor, dim: i64) -> Tensor {
         let out = no_grad(|| output.mul(grad.sub(grad.mul(output).sum_dim(dim, true))));
         record(out, &[grad, output], |_| SoftmaxBackwardDataBackward0 {
@@ -123,6 +124,7 @@ impl Tensor {
 
     /// `_log_softmax_backward_data(grad, output, dim)`: `grad - exp(y) * sum(grad, dim)`, the
     /// gradient of log-softmax given its output.
+    #[track_caller]
     pub fn log_softmax_backward_data(grad: &Tensor, output: &Tensor, dim: i64) -> Tensor {
         let out = no_grad(|| grad.sub(output.exp().mul(grad.sum_dim(dim, true))));
         record(out, &[grad, output], |_| LogSoftmaxBackwardDataBackward0 {

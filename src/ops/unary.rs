@@ -168,6 +168,7 @@ impl Tensor {
     }
 
     /// `e^x` elementwise (`torch.exp`).
+    #[track_caller]
     pub fn exp(&self) -> Tensor {
         let out = self.map_float_raw(ops::Exp {});
         record(out, &[self], |o| ExpBackward0 {
@@ -176,6 +177,7 @@ impl Tensor {
     }
 
     /// Natural logarithm (`torch.log`).
+    #[track_caller]
     pub fn log(&self) -> Tensor {
         let out = self.map_float_raw(ops::Log {});
         record(out, &[self], |_| LogBackward0 {
@@ -184,6 +186,7 @@ impl Tensor {
     }
 
     /// `log(1 + x)`, accurate near zero (`torch.log1p`).
+    #[track_caller]
     pub fn log1p(&self) -> Tensor {
         let out = self.map_float_raw(ops::Log1p {});
         record(out, &[self], |_| Log1PBackward0 {
@@ -192,6 +195,7 @@ impl Tensor {
     }
 
     /// Square root (`torch.sqrt`).
+    #[track_caller]
     pub fn sqrt(&self) -> Tensor {
         let out = self.map_float_raw(ops::Sqrt {});
         record(out, &[self], |o| SqrtBackward0 {
@@ -200,6 +204,7 @@ impl Tensor {
     }
 
     /// `1 / sqrt(x)` (`torch.rsqrt`).
+    #[track_caller]
     pub fn rsqrt(&self) -> Tensor {
         let out = self.map_float_raw(ops::Rsqrt {});
         record(out, &[self], |o| RsqrtBackward0 {
@@ -208,6 +213,7 @@ impl Tensor {
     }
 
     /// `1 / x` (`torch.reciprocal`).
+    #[track_caller]
     pub fn reciprocal(&self) -> Tensor {
         let out = self.map_float_raw(ops::Reciprocal {});
         record(out, &[self], |_| ReciprocalBackward0 {
@@ -216,6 +222,7 @@ impl Tensor {
     }
 
     /// Absolute value (`torch.abs`).
+    #[track_caller]
     pub fn abs(&self) -> Tensor {
         let out = self.map_raw(ops::Abs {});
         record(out, &[self], |_| AbsBackward0 {
@@ -234,6 +241,7 @@ impl Tensor {
     }
 
     /// Sine (`torch.sin`).
+    #[track_caller]
     pub fn sin(&self) -> Tensor {
         let out = self.map_float_raw(ops::Sin {});
         record(out, &[self], |_| SinBackward0 {
@@ -242,6 +250,7 @@ impl Tensor {
     }
 
     /// Cosine (`torch.cos`).
+    #[track_caller]
     pub fn cos(&self) -> Tensor {
         let out = self.map_float_raw(ops::Cos {});
         record(out, &[self], |_| CosBackward0 {
@@ -250,6 +259,7 @@ impl Tensor {
     }
 
     /// Hyperbolic sine (`torch.sinh`).
+    #[track_caller]
     pub fn sinh(&self) -> Tensor {
         let out = self.map_float_raw(ops::Sinh {});
         record(out, &[self], |_| SinhBackward0 {
@@ -258,6 +268,7 @@ impl Tensor {
     }
 
     /// Hyperbolic cosine (`torch.cosh`).
+    #[track_caller]
     pub fn cosh(&self) -> Tensor {
         let out = self.map_float_raw(ops::Cosh {});
         record(out, &[self], |_| CoshBackward0 {
@@ -266,6 +277,7 @@ impl Tensor {
     }
 
     /// Hyperbolic tangent (`torch.tanh`); its gradient is the named op `tanh_backward`.
+    #[track_caller]
     pub fn tanh(&self) -> Tensor {
         let out = self.map_float_raw(ops::Tanh {});
         record(out, &[self], |o| TanhBackward0 {
@@ -279,6 +291,7 @@ impl Tensor {
     /// use flambeau::tensor;
     /// assert_eq!(tensor!([0.0]).sigmoid().to_vec::<f32>(), vec![0.5]);
     /// ```
+    #[track_caller]
     pub fn sigmoid(&self) -> Tensor {
         let out = self.map_float_raw(ops::Sigmoid {});
         record(out, &[self], |o| SigmoidBackward0 {
@@ -312,6 +325,7 @@ impl Tensor {
     }
 
     /// `clamp(min=min)` (`torch.clamp_min`).
+    #[track_caller]
     pub fn clamp_min(&self, min: f64) -> Tensor {
         let out = self.clamp_raw(min, f64::INFINITY);
         record(out, &[self], |_| ClampMinBackward0 {
@@ -322,6 +336,7 @@ impl Tensor {
     }
 
     /// `clamp(max=max)` (`torch.clamp_max`).
+    #[track_caller]
     pub fn clamp_max(&self, max: f64) -> Tensor {
         let out = self.clamp_raw(f64::NEG_INFINITY, max);
         record(out, &[self], |_| ClampMaxBackward0 {
@@ -332,6 +347,7 @@ impl Tensor {
     }
 
     /// `min(max(x, lo), hi)` in this tensor's dtype (int64 stays int64), without autograd.
+    #[track_caller]
     fn clamp_raw(&self, lo: f64, hi: f64) -> Tensor {
         let op = ops::Clamp { lo, hi };
         match self.dtype() {
@@ -341,6 +357,7 @@ impl Tensor {
     }
 
     /// The inverse error function (`torch.erfinv`).
+    #[track_caller]
     pub fn erfinv(&self) -> Tensor {
         let out = self.map_float_raw(ops::Erfinv {});
         record(out, &[self], |o| ErfinvBackward0 {
@@ -349,21 +366,25 @@ impl Tensor {
     }
 
     /// Rounds down (`torch.floor`); its gradient is zero.
+    #[track_caller]
     pub fn floor(&self) -> Tensor {
         self.rounding(ops::Floor {}, |o| record(o, &[self], |_| FloorBackward0 {}))
     }
 
     /// Rounds up (`torch.ceil`); its gradient is zero.
+    #[track_caller]
     pub fn ceil(&self) -> Tensor {
         self.rounding(ops::Ceil {}, |o| record(o, &[self], |_| CeilBackward0 {}))
     }
 
     /// Rounds half to even (`torch.round`); its gradient is zero.
+    #[track_caller]
     pub fn round(&self) -> Tensor {
         self.rounding(ops::Round {}, |o| record(o, &[self], |_| RoundBackward0 {}))
     }
 
     /// A rounding function: integers are returned as copies.
+    #[track_caller]
     fn rounding<O: ops::UnaryOp>(&self, op: O, rec: impl FnOnce(Tensor) -> Tensor) -> Tensor {
         if !self.dtype().is_float() {
             return self.clone_tensor_raw();

@@ -29,41 +29,48 @@ pub struct Generator(Arc<Mutex<GeneratorState>>);
 
 impl Generator {
     /// A generator seeded with PyTorch's default seed.
+    #[track_caller]
     pub fn new() -> Generator {
         Generator(Arc::new(Mutex::new(GeneratorState::new(DEFAULT_SEED))))
     }
 
     /// Reseeds and clears the cached normal sample (`generator.manual_seed(seed)`); returns the
     /// generator for chaining.
+    #[track_caller]
     pub fn manual_seed(&self, seed: u64) -> Generator {
         self.lock().manual_seed(seed);
         self.clone()
     }
 
     /// The seed last set (`generator.initial_seed()`).
+    #[track_caller]
     pub fn initial_seed(&self) -> u64 {
         self.lock().initial_seed()
     }
 
     /// The whole state as bytes, in the layout of `torch.get_rng_state()` (5056 bytes).
+    #[track_caller]
     pub fn get_state(&self) -> Vec<u8> {
         self.lock().get_state()
     }
 
     /// Restores a state saved by [`Generator::get_state`] (or by PyTorch's `get_rng_state`).
     /// A malformed buffer gives an error and leaves the generator unchanged.
+    #[track_caller]
     pub fn set_state(&self, bytes: &[u8]) -> crate::Result<()> {
         self.lock()
             .set_state(bytes)
             .map_err(crate::Error::InvalidArgument)
     }
 
+    #[track_caller]
     pub(crate) fn lock(&self) -> MutexGuard<'_, GeneratorState> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 impl Default for Generator {
+    #[track_caller]
     fn default() -> Self {
         Generator::new()
     }
@@ -72,6 +79,7 @@ impl Default for Generator {
 static DEFAULT_GENERATOR: LazyLock<Generator> = LazyLock::new(Generator::new);
 
 /// The generator used when none is given (`torch.default_generator`).
+#[track_caller]
 pub fn default_generator() -> Generator {
     DEFAULT_GENERATOR.clone()
 }
@@ -86,21 +94,25 @@ pub fn default_generator() -> Generator {
 /// manual_seed(0);
 /// assert_eq!(a.to_vec::<f32>(), randn([3]).to_vec::<f32>());
 /// ```
+#[track_caller]
 pub fn manual_seed(seed: u64) -> Generator {
     DEFAULT_GENERATOR.manual_seed(seed)
 }
 
 /// The seed of the default generator (`torch.initial_seed()`).
+#[track_caller]
 pub fn initial_seed() -> u64 {
     DEFAULT_GENERATOR.initial_seed()
 }
 
 /// The default generator's state (`torch.get_rng_state()`).
+#[track_caller]
 pub fn get_rng_state() -> Vec<u8> {
     DEFAULT_GENERATOR.get_state()
 }
 
 /// Restores the default generator's state (`torch.set_rng_state(state)`).
+#[track_caller]
 pub fn set_rng_state(state: &[u8]) -> crate::Result<()> {
     DEFAULT_GENERATOR.set_state(state)
 }
@@ -121,16 +133,19 @@ impl Tensor {
     /// let r = Tensor::rand([2]);
     /// assert_eq!(format!("{r}"), "tensor([0.4963, 0.7682])");
     /// ```
+    #[track_caller]
     pub fn rand(shape: impl IntList) -> Tensor {
         Tensor::rand_gen(shape, DType::F32, &DEFAULT_GENERATOR)
     }
 
     /// Uniform samples in `[0, 1)` of a float dtype.
+    #[track_caller]
     pub fn rand_dtype(shape: impl IntList, dtype: DType) -> Tensor {
         Tensor::rand_gen(shape, dtype, &DEFAULT_GENERATOR)
     }
 
     /// Uniform samples drawn from a given generator.
+    #[track_caller]
     pub fn rand_gen(shape: impl IntList, dtype: DType, generator: &Generator) -> Tensor {
         check_float(dtype, "check_uniform_bounds");
         let t = Tensor::zeros_dtype(shape, dtype);
@@ -145,16 +160,19 @@ impl Tensor {
     /// manual_seed(0);
     /// assert_eq!(format!("{}", Tensor::randn([2])), "tensor([ 1.5410, -0.2934])");
     /// ```
+    #[track_caller]
     pub fn randn(shape: impl IntList) -> Tensor {
         Tensor::randn_gen(shape, DType::F32, &DEFAULT_GENERATOR)
     }
 
     /// Standard normal samples of a float dtype.
+    #[track_caller]
     pub fn randn_dtype(shape: impl IntList, dtype: DType) -> Tensor {
         Tensor::randn_gen(shape, dtype, &DEFAULT_GENERATOR)
     }
 
     /// Standard normal samples drawn from a given generator.
+    #[track_caller]
     pub fn randn_gen(shape: impl IntList, dtype: DType, generator: &Generator) -> Tensor {
         check_float(dtype, "normal_kernel_cpu");
         let t = Tensor::zeros_dtype(shape, dtype);
@@ -169,16 +187,19 @@ impl Tensor {
     /// manual_seed(0);
     /// assert_eq!(Tensor::randint(-5, 30, [3]).to_vec::<i64>(), vec![-1, 19, 23]);
     /// ```
+    #[track_caller]
     pub fn randint(low: i64, high: i64, shape: impl IntList) -> Tensor {
         Tensor::randint_gen(low, high, shape, DType::I64, &DEFAULT_GENERATOR)
     }
 
     /// Random integers in `[low, high)` stored in any dtype.
+    #[track_caller]
     pub fn randint_dtype(low: i64, high: i64, shape: impl IntList, dtype: DType) -> Tensor {
         Tensor::randint_gen(low, high, shape, dtype, &DEFAULT_GENERATOR)
     }
 
     /// Random integers drawn from a given generator.
+    #[track_caller]
     pub fn randint_gen(
         low: i64,
         high: i64,
@@ -196,27 +217,32 @@ impl Tensor {
     }
 
     /// A random permutation of `0..n`, int64 (`torch.randperm(n)`).
+    #[track_caller]
     pub fn randperm(n: usize) -> Tensor {
         Tensor::randperm_gen(n, &DEFAULT_GENERATOR)
     }
 
     /// A random permutation drawn from a given generator.
+    #[track_caller]
     pub fn randperm_gen(n: usize, generator: &Generator) -> Tensor {
         let v = generator::randperm(&mut generator.lock(), n);
         Tensor::from_vec(v, [n])
     }
 
     /// Uniform samples with this tensor's shape and dtype (`torch.rand_like`).
+    #[track_caller]
     pub fn rand_like(t: &Tensor) -> Tensor {
         Tensor::rand_dtype(t.shape(), t.dtype())
     }
 
     /// Normal samples with this tensor's shape and dtype (`torch.randn_like`).
+    #[track_caller]
     pub fn randn_like(t: &Tensor) -> Tensor {
         Tensor::randn_dtype(t.shape(), t.dtype())
     }
 
     /// 0/1 samples with probabilities given by this tensor (`torch.bernoulli(p)`).
+    #[track_caller]
     pub fn bernoulli(&self) -> Tensor {
         self.bernoulli_gen(&DEFAULT_GENERATOR)
     }
@@ -301,6 +327,7 @@ impl Tensor {
 }
 
 /// `torch.rand(shape)`: uniform samples in `[0, 1)`, float32.
+#[track_caller]
 pub fn rand(shape: impl IntList) -> Tensor {
     Tensor::rand(shape)
 }
@@ -314,21 +341,25 @@ pub fn rand(shape: impl IntList) -> Tensor {
 /// let y = 0.5 * &x + 30.0 + randn([11]);
 /// assert_eq!(y.dims(), &[11]);
 /// ```
+#[track_caller]
 pub fn randn(shape: impl IntList) -> Tensor {
     Tensor::randn(shape)
 }
 
 /// `torch.randint(low, high, shape)`: random integers in `[low, high)`, int64.
+#[track_caller]
 pub fn randint(low: i64, high: i64, shape: impl IntList) -> Tensor {
     Tensor::randint(low, high, shape)
 }
 
 /// `torch.randperm(n)`: a random permutation of `0..n`.
+#[track_caller]
 pub fn randperm(n: usize) -> Tensor {
     Tensor::randperm(n)
 }
 
 /// `torch.bernoulli(p)`: 0/1 samples with the given probabilities.
+#[track_caller]
 pub fn bernoulli(p: &Tensor) -> Tensor {
     p.bernoulli()
 }

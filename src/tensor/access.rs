@@ -31,6 +31,7 @@ impl Tensor {
     /// assert_eq!(t.t().to_vec::<f32>(), vec![1.0, 3.0, 2.0, 4.0]);
     /// assert_eq!(t.to_vec::<i64>(), vec![1, 2, 3, 4]);
     /// ```
+    #[track_caller]
     pub fn to_vec<T: Element>(&self) -> Vec<T> {
         self.storage().to_vec(self.layout())
     }
@@ -72,6 +73,7 @@ impl Tensor {
     }
 
     /// The value of a one-element tensor as `f64` (the usual Python float).
+    #[track_caller]
     pub fn item_f64(&self) -> f64 {
         self.item::<f64>()
     }
@@ -84,6 +86,7 @@ impl Tensor {
     /// let t = tensor!([1.5, -2.5]);
     /// assert_eq!(t.to_dtype(DType::I64).to_vec::<i64>(), vec![1, -2]);
     /// ```
+    #[track_caller]
     pub fn to_dtype(&self, dtype: DType) -> Tensor {
         if dtype == self.dtype() {
             return self.clone();
@@ -97,6 +100,7 @@ impl Tensor {
 
     /// A row-major copy converted to `dtype`, without autograd (this tensor itself when it
     /// already has the dtype).
+    #[track_caller]
     pub(crate) fn cast_raw(&self, dtype: DType) -> Tensor {
         if self.dtype() == dtype {
             return self.clone();
@@ -106,16 +110,19 @@ impl Tensor {
     }
 
     /// Converts to float32 (`tensor.float()`).
+    #[track_caller]
     pub fn float(&self) -> Tensor {
         self.to_dtype(DType::F32)
     }
 
     /// Converts to float64 (`tensor.double()`).
+    #[track_caller]
     pub fn double(&self) -> Tensor {
         self.to_dtype(DType::F64)
     }
 
     /// Converts to int64 (`tensor.long()`).
+    #[track_caller]
     pub fn long(&self) -> Tensor {
         self.to_dtype(DType::I64)
     }
@@ -129,18 +136,21 @@ impl Tensor {
     /// b.add_(1.0);
     /// assert_eq!(a.to_vec::<f32>(), vec![0.0, 0.0]);
     /// ```
+    #[track_caller]
     pub fn clone_tensor(&self) -> Tensor {
         let out = self.clone_tensor_raw();
         record(out, &[self], |_| CloneBackward0 {})
     }
 
     /// A row-major copy without autograd.
+    #[track_caller]
     pub(crate) fn clone_tensor_raw(&self) -> Tensor {
         let storage = self.storage().cast(self.layout(), self.dtype());
         Tensor::from_storage(storage, self.shape().clone())
     }
 
     /// This tensor if contiguous, else a row-major copy, without autograd.
+    #[track_caller]
     pub(crate) fn contiguous_raw(&self) -> Tensor {
         if self.is_contiguous() {
             self.clone()
@@ -150,6 +160,7 @@ impl Tensor {
     }
 
     /// This tensor if it is contiguous, else a row-major copy (`tensor.contiguous()`).
+    #[track_caller]
     pub fn contiguous(&self) -> Tensor {
         if self.is_contiguous() {
             self.clone()

@@ -6,6 +6,16 @@ use crate::scalar::Scalar;
 use crate::shape::{IntList, Shape, shape_from, storage_bytes};
 use crate::storage::{Storage, StorageElement};
 
+/// The shape of `torch.zeros`/`ones`/`full`, with their message for a negative size (which
+/// differs from `torch.empty`'s).
+#[track_caller]
+fn factory_shape(shape: &impl IntList, name: &str) -> Shape {
+    if shape.to_int_list().iter().any(|&d| d < 0) {
+        panic!("{name}: Dimension size must be non-negative.");
+    }
+    shape_from(shape)
+}
+
 impl Tensor {
     /// A tensor owning `data`, laid out row-major in `shape`.
     ///
@@ -41,6 +51,7 @@ impl Tensor {
     /// assert_eq!(t.ndim(), 0);
     /// assert_eq!(t.item::<f64>(), 2.5);
     /// ```
+    #[track_caller]
     pub fn scalar<T: StorageElement>(value: T) -> Tensor {
         Tensor::from_vec(vec![value], ())
     }
@@ -67,7 +78,7 @@ impl Tensor {
     /// Zeros of a given dtype: `torch.zeros(shape, dtype=dtype)`.
     #[track_caller]
     pub fn zeros_dtype(shape: impl IntList, dtype: DType) -> Tensor {
-        let shape = shape_from(&shape);
+        let shape = factory_shape(&shape, "zeros");
         storage_bytes(shape.dims(), dtype.size_in_bytes());
         let storage = Storage::zeros(dtype, shape.numel());
         Tensor::from_storage(storage, shape)
@@ -82,7 +93,7 @@ impl Tensor {
     /// Ones of a given dtype.
     #[track_caller]
     pub fn ones_dtype(shape: impl IntList, dtype: DType) -> Tensor {
-        Tensor::filled(shape_from(&shape), Scalar::Int(1), dtype)
+        Tensor::filled(factory_shape(&shape, "ones"), Scalar::Int(1), dtype)
     }
 
     /// A tensor filled with `value`; its dtype follows the value as in PyTorch (a float gives
@@ -96,25 +107,27 @@ impl Tensor {
     #[track_caller]
     pub fn full(shape: impl IntList, value: impl Into<Scalar>) -> Tensor {
         let value = value.into();
-        Tensor::filled(shape_from(&shape), value, value.default_dtype())
+        Tensor::filled(factory_shape(&shape, "full"), value, value.default_dtype())
     }
 
     /// A tensor filled with `value` in a given dtype.
     #[track_caller]
     pub fn full_dtype(shape: impl IntList, value: impl Into<Scalar>, dtype: DType) -> Tensor {
-        Tensor::filled(shape_from(&shape), value.into(), dtype)
+        Tensor::filled(factory_shape(&shape, "full"), value.into(), dtype)
     }
 
     /// An "uninitialised" float32 tensor (`torch.empty`); Flambeau fills it with zeros.
     #[track_caller]
     pub fn empty(shape: impl IntList) -> Tensor {
-        Tensor::zeros(shape)
+        Tensor::empty_dtype(shape, DType::F32)
     }
 
     /// An "uninitialised" tensor of a given dtype (zeros in Flambeau).
     #[track_caller]
     pub fn empty_dtype(shape: impl IntList, dtype: DType) -> Tensor {
-        Tensor::zeros_dtype(shape, dtype)
+        let shape = shape_from(&shape);
+        storage_bytes(shape.dims(), dtype.size_in_bytes());
+        Tensor::from_storage(Storage::zeros(dtype, shape.numel()), shape)
     }
 
     /// Zeros with this tensor's shape and dtype (`torch.zeros_like`).
@@ -208,6 +221,7 @@ impl Tensor {
     /// `torch.linspace(start, end, steps, dtype=dtype)` for a float dtype.
     #[track_caller]
     pub fn linspace_dtype(start: f64, end: f64, steps: usize, dtype: DType) -> Tensor {
+        #[track_caller]
         fn fill<T: crate::dtype::Float>(start: T, end: T, steps: usize) -> Vec<T> {
             if steps == 1 {
                 return vec![start];
@@ -248,11 +262,13 @@ impl Tensor {
     }
 
     /// Builds a tensor from nested arrays or a number; see the [`tensor!`](crate::tensor!) macro.
+    #[track_caller]
     pub fn from_nested<L: super::TensorLiteral>(data: L) -> Tensor {
         super::literal::build(&data, None)
     }
 
     /// Builds a tensor from nested arrays with an explicit dtype.
+    #[track_caller]
     pub fn from_nested_dtype<L: super::TensorLiteral>(data: L, dtype: DType) -> Tensor {
         super::literal::build(&data, Some(dtype))
     }

@@ -19,6 +19,7 @@ enum Value {
 }
 
 /// Python's `'{:.Ne}'` formatting: mantissa, `e`, sign, at least two exponent digits.
+#[track_caller]
 fn python_sci(v: f64, precision: usize) -> String {
     if !v.is_finite() {
         return python_special(v);
@@ -30,6 +31,7 @@ fn python_sci(v: f64, precision: usize) -> String {
     format!("{mantissa}e{sign}{:02}", exp.abs())
 }
 
+#[track_caller]
 fn python_special(v: f64) -> String {
     if v.is_nan() {
         "nan".into()
@@ -40,6 +42,7 @@ fn python_special(v: f64) -> String {
     }
 }
 
+#[track_caller]
 fn python_fixed(v: f64, precision: usize) -> String {
     if !v.is_finite() {
         return python_special(v);
@@ -57,6 +60,7 @@ struct Formatter {
 }
 
 impl Formatter {
+    #[track_caller]
     fn new(values: &[Value], floating: bool) -> Formatter {
         let mut f = Formatter {
             floating,
@@ -107,6 +111,7 @@ impl Formatter {
         f
     }
 
+    #[track_caller]
     fn format(&self, v: Value) -> String {
         let s = match v {
             Value::Float(x) if self.floating => {
@@ -129,6 +134,7 @@ impl Formatter {
     }
 }
 
+#[track_caller]
 fn plain(v: Value) -> String {
     match v {
         Value::Float(x) => format!("{x}"),
@@ -144,6 +150,7 @@ struct HostTensor {
 }
 
 impl HostTensor {
+    #[track_caller]
     fn of(t: &Tensor) -> HostTensor {
         let values = match t.dtype() {
             DType::F32 | DType::F64 => t.to_vec::<f64>().into_iter().map(Value::Float).collect(),
@@ -156,10 +163,12 @@ impl HostTensor {
         }
     }
 
+    #[track_caller]
     fn row_len(&self) -> usize {
         self.dims[1..].iter().product()
     }
 
+    #[track_caller]
     fn sub(&self, i: usize) -> HostTensor {
         let n = self.row_len();
         HostTensor {
@@ -169,6 +178,7 @@ impl HostTensor {
     }
 
     /// `get_summarized_data`: the values that remain visible when the tensor is summarised.
+    #[track_caller]
     fn summarized_values(&self) -> Vec<Value> {
         if self.dims.is_empty() {
             return self.values.clone();
@@ -188,6 +198,7 @@ impl HostTensor {
     }
 }
 
+#[track_caller]
 fn vector_str(t: &HostTensor, indent: usize, summarize: bool, f: &Formatter) -> String {
     let element_length = f.max_width + 2;
     let per_line = ((LINEWIDTH.saturating_sub(indent)) / element_length).max(1);
@@ -207,6 +218,7 @@ fn vector_str(t: &HostTensor, indent: usize, summarize: bool, f: &Formatter) -> 
     )
 }
 
+#[track_caller]
 fn tensor_str_with_formatter(
     t: &HostTensor,
     indent: usize,
@@ -240,6 +252,7 @@ fn tensor_str_with_formatter(
     format!("[{}]", slices.join(&sep))
 }
 
+#[track_caller]
 fn add_suffixes(tensor_str: String, suffixes: &[String], indent: usize) -> String {
     let mut out = tensor_str.clone();
     let mut last_line_len = tensor_str.len() - tensor_str.rfind('\n').map_or(0, |p| p) + 1;
@@ -261,6 +274,7 @@ fn add_suffixes(tensor_str: String, suffixes: &[String], indent: usize) -> Strin
 }
 
 /// The PyTorch `repr` of a tensor, with an indentation prefix of `prefix`.
+#[track_caller]
 pub(crate) fn tensor_repr(t: &Tensor) -> String {
     let prefix = "tensor(";
     let indent = prefix.len();
@@ -302,12 +316,14 @@ pub(crate) fn tensor_repr(t: &Tensor) -> String {
 }
 
 impl fmt::Display for Tensor {
+    #[track_caller]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&tensor_repr(self))
     }
 }
 
 impl fmt::Debug for Tensor {
+    #[track_caller]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&tensor_repr(self))
     }

@@ -9,8 +9,10 @@ use crate::shape::Shape;
 /// Floats give float32, integers int64 and booleans bool, as `torch.tensor` does.
 pub trait TensorLiteral {
     /// Appends the elements in row-major order.
+    #[track_caller]
     fn flatten_into(&self, out: &mut Vec<Scalar>);
     /// Appends this level's size and the sizes below it.
+    #[track_caller]
     fn shape_into(&self, out: &mut Vec<usize>);
 }
 
@@ -27,11 +29,13 @@ macro_rules! literal_number {
 literal_number!(f32, f64, i32, i64, bool);
 
 impl<L: TensorLiteral, const N: usize> TensorLiteral for [L; N] {
+    #[track_caller]
     fn flatten_into(&self, out: &mut Vec<Scalar>) {
         for x in self {
             x.flatten_into(out);
         }
     }
+    #[track_caller]
     fn shape_into(&self, out: &mut Vec<usize>) {
         out.push(N);
         if let Some(first) = self.first() {
@@ -41,11 +45,13 @@ impl<L: TensorLiteral, const N: usize> TensorLiteral for [L; N] {
 }
 
 impl<L: TensorLiteral> TensorLiteral for Vec<L> {
+    #[track_caller]
     fn flatten_into(&self, out: &mut Vec<Scalar>) {
         for x in self {
             x.flatten_into(out);
         }
     }
+    #[track_caller]
     fn shape_into(&self, out: &mut Vec<usize>) {
         out.push(self.len());
         if let Some(first) = self.first() {
@@ -55,14 +61,17 @@ impl<L: TensorLiteral> TensorLiteral for Vec<L> {
 }
 
 impl<L: TensorLiteral + ?Sized> TensorLiteral for &L {
+    #[track_caller]
     fn flatten_into(&self, out: &mut Vec<Scalar>) {
         (**self).flatten_into(out)
     }
+    #[track_caller]
     fn shape_into(&self, out: &mut Vec<usize>) {
         (**self).shape_into(out)
     }
 }
 
+#[track_caller]
 pub(crate) fn build<L: TensorLiteral + ?Sized>(data: &L, dtype: Option<DType>) -> Tensor {
     let mut values = Vec::new();
     data.flatten_into(&mut values);

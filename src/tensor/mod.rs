@@ -76,6 +76,7 @@ pub(crate) struct AutogradMeta {
 
 impl Tensor {
     /// Wraps a fresh contiguous buffer.
+    #[track_caller]
     pub(crate) fn from_storage(storage: Storage, shape: Shape) -> Tensor {
         debug_assert_eq!(storage.len(), shape.numel());
         let dtype = storage.dtype();
@@ -92,6 +93,7 @@ impl Tensor {
 
     /// Another tensor over the same storage (and version counter) with another layout, outside
     /// autograd: not a view of this one as far as autograd is concerned.
+    #[track_caller]
     pub(crate) fn alias_with_layout(&self, layout: Layout) -> Tensor {
         Tensor(Arc::new(TensorImpl {
             storage: self.0.storage.clone(),
@@ -105,6 +107,7 @@ impl Tensor {
     }
 
     /// A differentiable view of this tensor with another layout (the caller records its node).
+    #[track_caller]
     pub(crate) fn view_with_layout(
         &self,
         layout: Layout,
@@ -129,30 +132,36 @@ impl Tensor {
         }))
     }
 
+    #[track_caller]
     pub(crate) fn layout(&self) -> &Layout {
         &self.0.layout
     }
 
+    #[track_caller]
     pub(crate) fn meta(&self) -> MutexGuard<'_, AutogradMeta> {
         self.0.meta.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Read access to the storage (one lock; several storages go through `storage::lock`).
+    #[track_caller]
     pub(crate) fn storage(&self) -> RwLockReadGuard<'_, Storage> {
         self.0.storage.read()
     }
 
     /// The storage cell, for `storage::lock`.
+    #[track_caller]
     pub(crate) fn cell(&self) -> &StorageCell {
         &self.0.storage
     }
 
     /// Marks an in-place change of the data (views share the counter).
+    #[track_caller]
     pub(crate) fn bump_version(&self) {
         self.0.storage.bump_version();
     }
 
     /// Whether two tensors share a storage buffer.
+    #[track_caller]
     pub(crate) fn shares_storage(&self, other: &Tensor) -> bool {
         Arc::ptr_eq(&self.0.storage, &other.0.storage)
     }
@@ -167,26 +176,31 @@ impl Tensor {
     /// t.add_(1.0);
     /// assert_eq!(t.version(), 1);
     /// ```
+    #[track_caller]
     pub fn version(&self) -> u64 {
         self.0.storage.version()
     }
 
     /// The dtype of the elements.
+    #[track_caller]
     pub fn dtype(&self) -> DType {
         self.0.dtype.get()
     }
 
     /// The device holding the data.
+    #[track_caller]
     pub fn device(&self) -> Device {
         self.0.device
     }
 
     /// The shape (`tensor.shape` / `tensor.size()`).
+    #[track_caller]
     pub fn shape(&self) -> &Shape {
         &self.0.layout.shape
     }
 
     /// The dimension sizes as a slice.
+    #[track_caller]
     pub fn dims(&self) -> &[usize] {
         self.0.layout.dims()
     }
@@ -205,16 +219,19 @@ impl Tensor {
     }
 
     /// The number of dimensions (`tensor.dim()`).
+    #[track_caller]
     pub fn ndim(&self) -> usize {
         self.0.layout.ndim()
     }
 
     /// The number of dimensions; the same as [`Tensor::ndim`] (`tensor.dim()`).
+    #[track_caller]
     pub fn dim(&self) -> usize {
         self.ndim()
     }
 
     /// The number of elements (`tensor.numel()`).
+    #[track_caller]
     pub fn numel(&self) -> usize {
         self.0.layout.numel()
     }
@@ -227,26 +244,31 @@ impl Tensor {
     /// assert_eq!(t.stride(), vec![3, 1]);
     /// assert_eq!(t.t().stride(), vec![1, 3]);
     /// ```
+    #[track_caller]
     pub fn stride(&self) -> Vec<usize> {
         self.0.layout.strides.to_vec()
     }
 
     /// The offset of the first element in the storage (`tensor.storage_offset()`).
+    #[track_caller]
     pub fn storage_offset(&self) -> usize {
         self.0.layout.offset
     }
 
     /// Whether the elements are laid out row-major without gaps (`tensor.is_contiguous()`).
+    #[track_caller]
     pub fn is_contiguous(&self) -> bool {
         self.0.layout.is_contiguous()
     }
 
     /// Whether the dtype is a floating-point type.
+    #[track_caller]
     pub fn is_floating_point(&self) -> bool {
         self.dtype().is_float()
     }
 
     /// Whether two handles refer to the very same tensor (Python's `a is b`).
+    #[track_caller]
     pub fn is_same(&self, other: &Tensor) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
     }
@@ -258,11 +280,13 @@ impl Tensor {
     /// let t = Tensor::zeros([2, 3]);
     /// assert!(!t.is_view() && t.t().is_view());
     /// ```
+    #[track_caller]
     pub fn is_view(&self) -> bool {
         self.0.view.is_some()
     }
 
     /// The tensor this one is a view of (`tensor._base`).
+    #[track_caller]
     pub fn base(&self) -> Option<Tensor> {
         self.0.view.as_ref().map(|v| v.base.clone())
     }
@@ -299,6 +323,7 @@ impl Tensor {
 
     /// `set_data` when this tensor owns its storage (no views or saved aliases share it);
     /// returns false, changing nothing, otherwise.
+    #[track_caller]
     pub(crate) fn try_set_data(&self, data: &Tensor) -> bool {
         if data.dims() != self.dims()
             || self.is_view()
@@ -323,12 +348,14 @@ const _: () = {
 };
 
 impl TensorImpl {
+    #[track_caller]
     pub(crate) fn requires_grad(&self) -> bool {
         self.requires_grad.load(Ordering::Relaxed)
     }
 }
 
 impl AsRef<Tensor> for Tensor {
+    #[track_caller]
     fn as_ref(&self) -> &Tensor {
         self
     }

@@ -377,7 +377,7 @@ impl BackendStorage for CpuStorage {
             if plan.outer() == 1 && plan.count > 0 {
                 // A one-element result: ATen's `std_var_all_cpu`.
                 let values = strided::contiguous_cow(v, &memory_order(l));
-                return vec![finish(k::full_var(&values, correction))];
+                return alloc::filled(1, finish(k::full_var(&values, correction)));
             }
             let rows = strided::contiguous_cow(v, &plan.rows_layout(l));
             let mut out = alloc::buffer(plan.outer());
@@ -456,7 +456,10 @@ impl BackendStorage for CpuStorage {
                     _ => unreachable!("the weight has the input's dtype"),
                 });
                 let (sum, total) = k::nll_loss(&x, classes, &t, w.as_deref(), ignore_index);
-                (CpuStorage::$v(vec![sum]), CpuStorage::$v(vec![total]))
+                (
+                    CpuStorage::$v(alloc::filled(1, sum)),
+                    CpuStorage::$v(alloc::filled(1, total)),
+                )
             }};
         }
         match self {

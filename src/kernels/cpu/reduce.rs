@@ -103,7 +103,9 @@ pub(crate) fn sum<T: SumLanes>(s: &[T]) -> T {
 
 /// Sums every row of a `rows x len` row-major buffer.
 pub(crate) fn sum_rows<T: SumLanes>(data: &[T], len: usize) -> Vec<T> {
-    data.chunks_exact(len).map(sum).collect()
+    let mut out = super::alloc::buffer(data.len() / len);
+    out.extend(data.chunks_exact(len).map(sum));
+    out
 }
 
 /// Column sums of a `rows x cols` row-major buffer (a reduction over leading dims), in the order
@@ -117,16 +119,16 @@ pub(crate) fn sum_cols<T: SumLanes>(data: &[T], rows: usize, cols: usize) -> Vec
     } else {
         cols / 4 * 4
     };
-    (0..cols)
-        .map(|j| {
-            let get = |i: usize| data[i * cols + j];
-            if j < grouped {
-                multi_row_sum(rows, get)
-            } else {
-                row_sum(rows, get)
-            }
-        })
-        .collect()
+    let mut out = super::alloc::buffer(cols);
+    out.extend((0..cols).map(|j| {
+        let get = |i: usize| data[i * cols + j];
+        if j < grouped {
+            multi_row_sum(rows, get)
+        } else {
+            row_sum(rows, get)
+        }
+    }));
+    out
 }
 
 /// The variance of a run of values (divided by `n - correction`, or by 0 when that is not
