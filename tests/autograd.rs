@@ -317,3 +317,16 @@ fn stale_view_after_inplace_on_its_base_is_regenerated() {
     z.sum().backward();
     assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![4.0, 4.0, 0.0]);
 }
+
+#[test]
+fn retain_grad_follows_an_inplace_rebase() {
+    // PyTorch 2.15: x = [1, 2]; y = x * 2; y.retain_grad(); y.add_(1); (y * y).sum().backward()
+    // gives y.grad = [6, 10] and x.grad = [12, 20].
+    let x = tensor!([1.0, 2.0]).requires_grad_(true);
+    let y = &x * 2.0;
+    y.retain_grad();
+    y.add_(1.0);
+    (&y * &y).sum().backward();
+    assert_eq!(y.grad().unwrap().to_vec::<f32>(), vec![6.0, 10.0]);
+    assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![12.0, 20.0]);
+}

@@ -219,7 +219,17 @@ pub(crate) fn rebase_history(t: &Tensor, result: &Tensor) {
     match &t.0.view {
         Some(view) => CopySlices::rebase(&view.base, t, node),
         None => {
-            t.meta().grad_fn = Some(node);
+            let mut meta = t.meta();
+            if meta.retains_grad {
+                // PyTorch moves the retains_grad hook to the new grad_fn.
+                if let Some(old) = &meta.grad_fn {
+                    *old.retained.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                }
+                *node.retained.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some(Arc::downgrade(&t.0));
+            }
+            meta.grad_fn = Some(node);
+            drop(meta);
             t.0.requires_grad.store(true, Ordering::Relaxed);
             t.0.storage.bump_rebases();
         }
