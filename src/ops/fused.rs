@@ -3,7 +3,8 @@
 //! backend's fused family with PyTorch's FMA rounding; otherwise it is the op-by-op form.
 
 use super::inplace::{check_broadcast_to, check_overlap, tracked};
-use crate::backend::{AdamBuffers, AdamScalars};
+use crate::backend::AdamBuffers;
+pub(crate) use crate::backend::AdamScalars;
 use crate::shape::Layout;
 use crate::storage::{Storage, lock};
 use crate::tensor::Tensor;

@@ -5,7 +5,7 @@ use super::{
     fmt, get_bool, get_f64, get_step, get_tensor, zeros_like,
 };
 use crate::autograd::no_grad;
-use crate::backend::AdamScalars;
+use crate::ops::fused::AdamScalars;
 use crate::tensor::Tensor;
 use crate::{Error, Result};
 use std::collections::BTreeMap;

@@ -56,6 +56,32 @@ fn range(l: &Layout) -> std::ops::Range<usize> {
         .expect("fused kernels take contiguous operands")
 }
 
+/// A fused update `y = k(y, a, b, value)` over contiguous operands of one float dtype.
+#[allow(clippy::too_many_arguments)]
+fn ternary_update(
+    y: &mut CpuStorage,
+    layout: &Layout,
+    (a, la): (&CpuStorage, &Layout),
+    (b, lb): (&CpuStorage, &Layout),
+    value: f64,
+    kernel: &str,
+    k32: fn(&mut [f32], &[f32], &[f32], f32),
+    k64: fn(&mut [f64], &[f64], &[f64], f64),
+) {
+    match (y, a, b) {
+        (CpuStorage::F32(y), CpuStorage::F32(a), CpuStorage::F32(b)) => k32(
+            &mut y[range(layout)],
+            &a[range(la)],
+            &b[range(lb)],
+            value as f32,
+        ),
+        (CpuStorage::F64(y), CpuStorage::F64(a), CpuStorage::F64(b)) => {
+            k64(&mut y[range(layout)], &a[range(la)], &b[range(lb)], value)
+        }
+        (y, _, _) => not_implemented(kernel, y.dtype()),
+    }
+}
+
 /// The element order of a full reduction in ATen: memory order, i.e. dims sorted by decreasing
 /// stride.
 fn memory_order(l: &Layout) -> Layout {
@@ -626,43 +652,39 @@ impl BackendStorage for CpuStorage {
     fn addcmul_inplace(
         &mut self,
         layout: &Layout,
-        (a, la): (&Self, &Layout),
-        (b, lb): (&Self, &Layout),
+        a: (&Self, &Layout),
+        b: (&Self, &Layout),
         value: f64,
     ) {
-        match (self, a, b) {
-            (CpuStorage::F32(y), CpuStorage::F32(a), CpuStorage::F32(b)) => fused::addcmul(
-                &mut y[range(layout)],
-                &a[range(la)],
-                &b[range(lb)],
-                value as f32,
-            ),
-            (CpuStorage::F64(y), CpuStorage::F64(a), CpuStorage::F64(b)) => {
-                fused::addcmul(&mut y[range(layout)], &a[range(la)], &b[range(lb)], value)
-            }
-            (y, _, _) => not_implemented("addcmul_cpu_out", y.dtype()),
-        }
+        ternary_update(
+            self,
+            layout,
+            a,
+            b,
+            value,
+            "addcmul_cpu_out",
+            fused::addcmul,
+            fused::addcmul,
+        );
     }
 
     fn addcdiv_inplace(
         &mut self,
         layout: &Layout,
-        (a, la): (&Self, &Layout),
-        (b, lb): (&Self, &Layout),
+        a: (&Self, &Layout),
+        b: (&Self, &Layout),
         value: f64,
     ) {
-        match (self, a, b) {
-            (CpuStorage::F32(y), CpuStorage::F32(a), CpuStorage::F32(b)) => fused::addcdiv(
-                &mut y[range(layout)],
-                &a[range(la)],
-                &b[range(lb)],
-                value as f32,
-            ),
-            (CpuStorage::F64(y), CpuStorage::F64(a), CpuStorage::F64(b)) => {
-                fused::addcdiv(&mut y[range(layout)], &a[range(la)], &b[range(lb)], value)
-            }
-            (y, _, _) => not_implemented("addcdiv_cpu_out", y.dtype()),
-        }
+        ternary_update(
+            self,
+            layout,
+            a,
+            b,
+            value,
+            "addcdiv_cpu_out",
+            fused::addcdiv,
+            fused::addcdiv,
+        );
     }
 
     fn lerp_inplace(&mut self, layout: &Layout, end: &Self, el: &Layout, weight: f64) {
