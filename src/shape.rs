@@ -228,7 +228,10 @@ pub(crate) fn wrap_dims(dims: &[i64], ndim: usize) -> SmallVec<[usize; 6]> {
 /// The broadcast shape of two shapes, or PyTorch's error.
 #[track_caller]
 pub(crate) fn broadcast_shapes(a: &[usize], b: &[usize]) -> Shape {
-    try_broadcast_shapes(a, b).unwrap_or_else(|e| panic!("{e}"))
+    match try_broadcast_shapes(a, b) {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    }
 }
 
 /// The broadcast shape of two shapes, or PyTorch's error message.

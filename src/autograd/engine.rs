@@ -223,9 +223,9 @@ fn run(
     let mut roots = Vec::with_capacity(outputs.len());
     let mut root_grads = Vec::with_capacity(outputs.len());
     for (k, (out, g)) in outputs.iter().zip(grad_outputs).enumerate() {
-        let edge = edge_of(out).unwrap_or_else(|| {
+        let Some(edge) = edge_of(out) else {
             panic!("element {k} of tensors does not require grad and does not have a grad_fn")
-        });
+        };
         let g = match g {
             Some(g) => {
                 if g.dims() != out.dims() {
@@ -256,9 +256,9 @@ fn run(
     let n_inputs = inputs.map_or(0, |i| i.len());
     if let Some(inputs) = inputs {
         for (k, t) in inputs.iter().enumerate() {
-            let edge = edge_of(t).unwrap_or_else(|| {
+            let Some(edge) = edge_of(t) else {
                 panic!("One of the differentiated Tensors does not require grad")
-            });
+            };
             if let Some(&i) = graph.index.get(&key_of(&edge)) {
                 graph.items[i].capture = Some(k);
             }
@@ -329,6 +329,12 @@ fn run(
             let mut backward = node.backward.lock().unwrap_or_else(|e| e.into_inner());
             let grads = match &grad {
                 Some(g) => {
+                    // Freed or modified saved values are reported here, at the caller's line
+                    // (the formula itself would report them inside the library).
+                    if let Err(msg) = backward.check_saved() {
+                        drop(backward);
+                        panic!("{msg}");
+                    }
                     let needs: smallvec::SmallVec<[bool; 4]> =
                         node.edges.iter().map(|e| e.is_some()).collect();
                     let grads = backward.backward(g, &needs);

@@ -47,6 +47,12 @@ pub(crate) trait Backward: Send {
 
     /// Tells saved outputs which node produced them, once the node exists.
     fn bind(&mut self, _node: &Weak<Node>) {}
+
+    /// PyTorch's error, if a saved value was freed by an earlier backward pass or modified in
+    /// place since it was saved.
+    fn check_saved(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// A backward function with PyTorch's name for its node.
@@ -268,6 +274,10 @@ macro_rules! backward_fn {
             #[allow(unused_variables)]
             fn bind(&mut self, node: &std::sync::Weak<$crate::autograd::Node>) {
                 $($crate::autograd::Releasable::bind(&mut self.$saved, node);)*
+            }
+            fn check_saved(&self) -> Result<(), String> {
+                $($crate::autograd::Releasable::check(&self.$saved)?;)*
+                Ok(())
             }
         }
         impl $crate::autograd::NamedBackward for $name {

@@ -3,8 +3,8 @@
 
 use super::{Node, is_grad_enabled};
 use crate::tensor::Tensor;
+use std::sync::Weak;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Weak};
 
 /// PyTorch's message when a freed graph is walked again.
 pub(crate) const SECOND_BACKWARD_MSG: &str = "Trying to backward through the graph a second time (or directly access saved tensors after they have already been freed). Saved intermediate values of the graph are freed when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or if you need to access saved tensors after calling backward.";
@@ -48,39 +48,47 @@ impl SavedTensor {
         }
     }
 
+    /// PyTorch's error for a freed or since-modified saved tensor.
+    fn error(&self) -> Option<String> {
+        let Some(t) = self.tensor.as_ref() else {
+            return Some(SECOND_BACKWARD_MSG.to_string());
+        };
+        let now = t.version();
+        if now == self.version {
+            return None;
+        }
+        // PyTorch names the operation without its "Backward0" suffix here.
+        let op = |name: &'static str| name.rfind("Backward").map_or(name, |p| &name[..p]);
+        let origin = if self.is_output {
+            self.node
+                .upgrade()
+                .map(|n| format!(", which is output 0 of {},", op(n.name)))
+                .unwrap_or_default()
+        } else {
+            match &t.meta().grad_fn {
+                Some(n) => format!(", which is output 0 of {},", op(n.name)),
+                None => String::new(),
+            }
+        };
+        Some(format!(
+            "one of the variables needed for gradient computation has been modified by an inplace operation: [{} {:?}]{} is at version {}; expected version {} instead. Hint: enable anomaly detection to find the operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False).",
+            t.dtype().legacy_type_name(),
+            t.dims(),
+            origin,
+            now,
+            self.version
+        ))
+    }
+
     /// The saved tensor, checking that it was neither freed nor modified in place since. A saved
     /// output unpacked while grad mode is on (a backward with `create_graph`) comes back with its
     /// node as `grad_fn`, so second derivatives flow through the operation that produced it.
     #[track_caller]
     pub fn get(&self) -> Tensor {
-        let t = self
-            .tensor
-            .as_ref()
-            .unwrap_or_else(|| panic!("{SECOND_BACKWARD_MSG}"));
-        let now = t.version();
-        if now != self.version {
-            // PyTorch names the operation without its "Backward0" suffix here.
-            let op = |name: &'static str| name.rfind("Backward").map_or(name, |p| &name[..p]);
-            let origin = if self.is_output {
-                self.node
-                    .upgrade()
-                    .map(|n| format!(", which is output 0 of {},", op(n.name)))
-                    .unwrap_or_default()
-            } else {
-                match &t.meta().grad_fn {
-                    Some(n) => format!(", which is output 0 of {},", op(n.name)),
-                    None => String::new(),
-                }
-            };
-            panic!(
-                "one of the variables needed for gradient computation has been modified by an inplace operation: [{} {:?}]{} is at version {}; expected version {} instead. Hint: enable anomaly detection to find the operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False).",
-                t.dtype().legacy_type_name(),
-                t.dims(),
-                origin,
-                now,
-                self.version
-            );
+        if let Some(msg) = self.error() {
+            panic!("{msg}");
         }
+        let t = self.tensor.as_ref().expect("checked");
         if self.is_output && is_grad_enabled() {
             if let Some(node) = self.node.upgrade() {
                 let out = t.alias_with_layout(t.layout().clone());
@@ -119,6 +127,10 @@ pub(crate) trait Releasable {
     fn release(&mut self);
     /// Learns the node that owns it (saved outputs need it for double backward).
     fn bind(&mut self, _node: &Weak<Node>) {}
+    /// PyTorch's error when the value cannot be used by a backward pass any more.
+    fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 impl Releasable for SavedTensor {
@@ -130,11 +142,20 @@ impl Releasable for SavedTensor {
             self.node = node.clone();
         }
     }
+    fn check(&self) -> Result<(), String> {
+        self.error().map_or(Ok(()), Err)
+    }
 }
 
 impl Releasable for SavedScalar {
     fn release(&mut self) {
         self.0 = None;
+    }
+    fn check(&self) -> Result<(), String> {
+        match self.0 {
+            Some(_) => Ok(()),
+            None => Err(SECOND_BACKWARD_MSG.to_string()),
+        }
     }
 }
 
@@ -149,6 +170,9 @@ impl<T: Releasable> Releasable for Option<T> {
             s.bind(node);
         }
     }
+    fn check(&self) -> Result<(), String> {
+        self.as_ref().map_or(Ok(()), |s| s.check())
+    }
 }
 
 impl Releasable for Vec<SavedTensor> {
@@ -161,6 +185,9 @@ impl Releasable for Vec<SavedTensor> {
         for s in self {
             s.bind(node);
         }
+    }
+    fn check(&self) -> Result<(), String> {
+        self.iter().try_for_each(|s| s.check())
     }
 }
 
@@ -177,8 +204,3 @@ impl SavedOpt for Option<SavedTensor> {
             .get()
     }
 }
-
-/// Keeps a node alive while its saved output is in use (not needed with `Weak` upgrades, but
-/// documents that a bound node outlives its saved tensors).
-#[allow(dead_code)]
-fn _assert_node_owns_saved(_: &Arc<Node>) {}

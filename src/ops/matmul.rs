@@ -249,20 +249,7 @@ impl Tensor {
     pub fn addmm(bias: &Tensor, mat1: &Tensor, mat2: &Tensor) -> Tensor {
         // The bias, broadcast to the output, is the starting value the product is added to.
         check_mm(mat1, mat2, "addmm");
-        if mat1.dtype() != mat2.dtype() {
-            panic!(
-                "mat1 and mat2 must have the same dtype, but got {} and {}",
-                mat1.dtype().scalar_name(),
-                mat2.dtype().scalar_name()
-            );
-        }
-        if bias.dtype() != mat2.dtype() {
-            panic!(
-                "self and mat2 must have the same dtype, but got {} and {}",
-                bias.dtype().scalar_name(),
-                mat2.dtype().scalar_name()
-            );
-        }
+        check_addmm_dtypes(bias, mat1, mat2);
         let (m, n) = (mat1.dims()[0], mat2.dims()[1]);
         let out = crate::autograd::no_grad(|| {
             let init = bias.expand([m, n]);
@@ -416,22 +403,7 @@ fn check_linear(input: &Tensor, weight: &Tensor, bias: Option<&Tensor>) {
         );
     }
     match bias {
-        Some(b) => {
-            if input.dtype() != weight.dtype() {
-                panic!(
-                    "mat1 and mat2 must have the same dtype, but got {} and {}",
-                    input.dtype().scalar_name(),
-                    weight.dtype().scalar_name()
-                );
-            }
-            if b.dtype() != weight.dtype() {
-                panic!(
-                    "self and mat2 must have the same dtype, but got {} and {}",
-                    b.dtype().scalar_name(),
-                    weight.dtype().scalar_name()
-                );
-            }
-        }
+        Some(b) => check_addmm_dtypes(b, input, weight),
         None => check_mm_dtypes(input, weight),
     }
 }
@@ -452,6 +424,27 @@ fn check_mm(mat1: &Tensor, mat2: &Tensor, op: &str) {
             mat1.dims()[1],
             mat2.dims()[0],
             mat2.dims()[1]
+        );
+    }
+}
+
+/// `torch.addmm`'s dtype checks in PyTorch's order: the addend against `mat2` first, then
+/// `mat1` against `mat2`.
+#[track_caller]
+fn check_addmm_dtypes(bias: &Tensor, mat1: &Tensor, mat2: &Tensor) {
+    let name = |t: &Tensor| t.dtype().scalar_name();
+    if bias.dtype() != mat2.dtype() {
+        panic!(
+            "self and mat2 must have the same dtype, but got {} and {}",
+            name(bias),
+            name(mat2)
+        );
+    }
+    if mat1.dtype() != mat2.dtype() {
+        panic!(
+            "mat1 and mat2 must have the same dtype, but got {} and {}",
+            name(mat1),
+            name(mat2)
         );
     }
 }

@@ -20,24 +20,28 @@ macro_rules! tensor_tensor_op {
     ($trait:ident, $method:ident, $call:ident) => {
         impl $trait<Tensor> for Tensor {
             type Output = Tensor;
+            #[track_caller]
             fn $method(self, rhs: Tensor) -> Tensor {
                 Tensor::$call(&self, &rhs)
             }
         }
         impl $trait<&Tensor> for Tensor {
             type Output = Tensor;
+            #[track_caller]
             fn $method(self, rhs: &Tensor) -> Tensor {
                 Tensor::$call(&self, rhs)
             }
         }
         impl $trait<Tensor> for &Tensor {
             type Output = Tensor;
+            #[track_caller]
             fn $method(self, rhs: Tensor) -> Tensor {
                 Tensor::$call(self, &rhs)
             }
         }
         impl $trait<&Tensor> for &Tensor {
             type Output = Tensor;
+            #[track_caller]
             fn $method(self, rhs: &Tensor) -> Tensor {
                 Tensor::$call(self, rhs)
             }
@@ -54,24 +58,28 @@ macro_rules! tensor_scalar_op {
     ($trait:ident, $method:ident, $call:ident, $rcall:expr, $($s:ty),*) => {$(
         impl $trait<$s> for Tensor {
             type Output = Tensor;
+            #[track_caller]
             fn $method(self, rhs: $s) -> Tensor {
                 Tensor::$call(&self, rhs)
             }
         }
         impl $trait<$s> for &Tensor {
             type Output = Tensor;
+            #[track_caller]
             fn $method(self, rhs: $s) -> Tensor {
                 Tensor::$call(self, rhs)
             }
         }
         impl $trait<Tensor> for $s {
             type Output = Tensor;
+            #[track_caller]
             fn $method(self, rhs: Tensor) -> Tensor {
                 $rcall(&rhs, self)
             }
         }
         impl $trait<&Tensor> for $s {
             type Output = Tensor;
+            #[track_caller]
             fn $method(self, rhs: &Tensor) -> Tensor {
                 $rcall(rhs, self)
             }
@@ -103,21 +111,25 @@ impl Neg for &Tensor {
 macro_rules! assign_op {
     ($trait:ident, $method:ident, $call:ident) => {
         impl $trait<&Tensor> for Tensor {
+            #[track_caller]
             fn $method(&mut self, rhs: &Tensor) {
                 self.$call(rhs);
             }
         }
         impl $trait<Tensor> for Tensor {
+            #[track_caller]
             fn $method(&mut self, rhs: Tensor) {
                 self.$call(&rhs);
             }
         }
         impl $trait<f64> for Tensor {
+            #[track_caller]
             fn $method(&mut self, rhs: f64) {
                 self.$call(rhs);
             }
         }
         impl $trait<i32> for Tensor {
+            #[track_caller]
             fn $method(&mut self, rhs: i32) {
                 self.$call(rhs);
             }
