@@ -423,7 +423,8 @@ impl Layout {
     /// `has_internal_overlap` answering `Yes`: a stride of 0 on a dim of size > 1).
     #[track_caller]
     pub fn has_internal_overlap(&self) -> bool {
-        !self.is_non_overlapping_and_dense()
+        !self.is_contiguous()
+            && !self.is_non_overlapping_and_dense()
             && self
                 .dims()
                 .iter()

@@ -466,6 +466,25 @@ impl StorageCell {
     }
 }
 
+/// Locks one storage for writing and another for reading (the common in-place case, without
+/// `lock`'s bookkeeping), in the same global address order.
+pub(crate) fn lock_write_read<'a>(
+    dst: &'a StorageCell,
+    src: &'a StorageCell,
+) -> (RwLockWriteGuard<'a, Storage>, RwLockReadGuard<'a, Storage>) {
+    assert!(
+        dst.address() != src.address(),
+        "a storage is read and written by one operation"
+    );
+    if dst.address() < src.address() {
+        let w = dst.write();
+        (w, src.read())
+    } else {
+        let r = src.read();
+        (dst.write(), r)
+    }
+}
+
 enum Guard<'a> {
     Read(RwLockReadGuard<'a, Storage>),
     Write(RwLockWriteGuard<'a, Storage>),

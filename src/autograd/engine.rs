@@ -6,6 +6,7 @@ use super::mode::{GradModeGuard, is_grad_enabled};
 use super::{Edge, InputMeta, edge_of};
 use crate::tensor::{Tensor, TensorImpl};
 use std::collections::{BinaryHeap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 /// One node or leaf taking part in a backward pass.
@@ -52,13 +53,9 @@ fn accumulate_into(target: &Arc<TensorImpl>, g: Tensor) {
                 copy.copy_(&g);
                 meta = target.meta.lock().unwrap_or_else(|e| e.into_inner());
                 copy
-            } else if Arc::strong_count(&g.0) == 1
-                && Arc::strong_count(&g.0.storage) == 1
-                && g.layout().offset == 0
-                && g.is_contiguous()
-                && g.storage().len() == g.numel()
-            {
-                g
+            } else if stealable(&g) {
+                // A plain alias of the same buffer (a view's link to its base is not kept).
+                g.alias_with_layout(g.layout().clone())
             } else {
                 g.clone_tensor_raw()
             };
@@ -76,6 +73,22 @@ fn accumulate_into(target: &Arc<TensorImpl>, g: Tensor) {
             }
         }
     }
+}
+
+/// Whether a gradient's buffer can become `.grad` without a copy (PyTorch steals it when
+/// nothing else holds it): the only references are this handle and, for a view of a fresh
+/// result, that result, and the buffer is exactly the gradient's elements.
+fn stealable(g: &Tensor) -> bool {
+    let base_refs = match &g.0.view {
+        None => 0,
+        Some(v) if Arc::strong_count(&v.base.0) == 1 => 1,
+        Some(_) => return false,
+    };
+    Arc::strong_count(&g.0) == 1
+        && Arc::strong_count(&g.0.storage) == 1 + base_refs
+        && g.layout().offset == 0
+        && g.is_contiguous()
+        && g.storage().len() == g.numel()
 }
 
 /// PyTorch's `validate_outputs` for one gradient: summed back to the input's shape when it has a
@@ -117,9 +130,30 @@ fn hooks_of(hooks: &[(u64, super::TensorHook)]) -> Option<Vec<(u64, super::Tenso
     (!hooks.is_empty()).then(|| hooks.to_vec())
 }
 
+/// Hashes the graph's keys, node and leaf addresses, with one multiply (Fibonacci hashing): they
+/// are unique and need no protection against crafted collisions, and SipHash was a visible part
+/// of a small model's backward pass.
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        // Fold the well-mixed high bits into the low ones the table indexes with.
+        self.0 ^ (self.0 >> 29)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.0 = (v as u64 >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 struct Graph {
     items: Vec<Item>,
-    index: HashMap<usize, usize>,
+    index: HashMap<usize, usize, BuildHasherDefault<AddressHasher>>,
 }
 
 impl Graph {
@@ -147,7 +181,7 @@ impl Graph {
     fn build(roots: &[Edge]) -> (Graph, Vec<usize>) {
         let mut g = Graph {
             items: Vec::new(),
-            index: HashMap::new(),
+            index: HashMap::default(),
         };
         let mut stack = Vec::new();
         let root_ids: Vec<usize> = roots.iter().map(|e| g.slot(e, &mut stack)).collect();

@@ -6,15 +6,16 @@ use super::inplace::{check_broadcast_to, check_overlap, tracked};
 use crate::backend::AdamBuffers;
 pub(crate) use crate::backend::AdamScalars;
 use crate::shape::Layout;
-use crate::storage::{Storage, lock};
+use crate::storage::{Storage, lock, lock_write_read};
 use crate::tensor::Tensor;
+use smallvec::SmallVec;
 
 impl Tensor {
     /// The operands of a fused update, each contiguous with this tensor's shape and dtype and not
     /// sharing its storage (copied when they are broadcast, strided or aliasing); `None` when the
     /// fused path does not apply.
     #[track_caller]
-    fn fused_operands(&self, operands: &[&Tensor]) -> Option<Vec<Tensor>> {
+    fn fused_operands(&self, operands: &[&Tensor]) -> Option<SmallVec<[Tensor; 2]>> {
         let dtype = self.dtype();
         if !dtype.is_float() || !self.is_contiguous() || operands.iter().any(|o| o.dtype() != dtype)
         {
@@ -43,8 +44,11 @@ impl Tensor {
         operands: &[Tensor],
         kernel: impl FnOnce(&mut Storage, &Layout, &[(&Storage, &Layout)]),
     ) {
-        let cells: Vec<_> = operands.iter().map(|o| o.cell()).collect();
-        {
+        if let [o] = operands {
+            let (mut w, r) = lock_write_read(self.cell(), o.cell());
+            kernel(&mut w, self.layout(), &[(&r, o.layout())]);
+        } else {
+            let cells: Vec<_> = operands.iter().map(|o| o.cell()).collect();
             let mut locked = lock(&[self.cell()], &cells);
             let (mut w, r) = locked.parts();
             let srcs: Vec<(&Storage, &Layout)> = r

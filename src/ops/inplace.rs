@@ -12,7 +12,7 @@ use crate::autograd::{
 use crate::backend::ops::{self, UnaryOp};
 use crate::dtype::DType;
 use crate::scalar::{Scalar, result_type_with_scalar};
-use crate::storage::lock;
+use crate::storage::lock_write_read;
 use crate::tensor::Tensor;
 use std::sync::atomic::Ordering;
 
@@ -142,9 +142,8 @@ impl Tensor {
         };
         let src_layout = broadcast_layout(&src, self.dims());
         {
-            let mut locked = lock(&[self.cell()], &[src.cell()]);
-            let (mut w, r) = locked.parts();
-            w[0].copy_into(self.layout(), r[0], &src_layout);
+            let (mut w, r) = lock_write_read(self.cell(), src.cell());
+            w.copy_into(self.layout(), &r, &src_layout);
         }
         self.bump_version();
     }
@@ -193,9 +192,8 @@ impl Tensor {
                     o
                 };
                 let ol = broadcast_layout(&o, self.dims());
-                let mut locked = lock(&[self.cell()], &[o.cell()]);
-                let (mut w, r) = locked.parts();
-                with_binop!(op, op => w[0].binary_inplace(op, self.layout(), r[0], &ol));
+                let (mut w, r) = lock_write_read(self.cell(), o.cell());
+                with_binop!(op, op => w.binary_inplace(op, self.layout(), &r, &ol));
             }
         }
         self.bump_version();
