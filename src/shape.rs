@@ -177,6 +177,20 @@ pub(crate) fn shape_from(list: &impl IntList) -> Shape {
     Shape(dims.iter().map(|&d| d as usize).collect())
 }
 
+/// The number of elements of a shape, or PyTorch's error when it overflows its signed 64-bit
+/// size type (`safe_compute_numel`).
+#[track_caller]
+pub(crate) fn checked_numel(dims: &[usize]) -> usize {
+    match dims
+        .iter()
+        .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))
+        .filter(|&n| n <= i64::MAX as u64)
+    {
+        Some(n) => n as usize,
+        None => panic!("numel: integer multiplication overflow"),
+    }
+}
+
 /// The bytes a contiguous buffer of `dims` elements of `itemsize` bytes needs, or PyTorch's
 /// error when that overflows its signed 64-bit size type (`computeStorageNbytesContiguous`).
 #[track_caller]
@@ -295,7 +309,8 @@ pub(crate) fn infer_shape(requested: &[i64], numel: usize) -> Shape {
         } else if d < 0 {
             panic!("invalid shape dimension {d}");
         } else {
-            known *= d as usize;
+            // An overflowing product cannot match the element count: PyTorch reports the shape.
+            known = known.saturating_mul(d as usize);
         }
     }
     let mut dims: SmallVec<[usize; 6]> = requested.iter().map(|&d| d.max(0) as usize).collect();

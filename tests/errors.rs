@@ -154,3 +154,25 @@ fn shape_errors() {
         "a Tensor with 2 elements cannot be converted to Scalar"
     );
 }
+
+#[test]
+fn element_counts_that_overflow() {
+    // PyTorch 2.15: torch.zeros(1).expand(2**32, 2**32) and torch.zeros(4).view(-1, 2**62, 2**62).
+    assert_eq!(
+        panic_message(|| drop(Tensor::zeros([1]).expand([1i64 << 32, 1 << 32]))),
+        "numel: integer multiplication overflow"
+    );
+    assert_eq!(
+        panic_message(|| drop(Tensor::zeros([4]).view([-1, 1i64 << 62, 1 << 62]))),
+        "shape '[-1, 4611686018427387904, 4611686018427387904]' is invalid for input of size 4"
+    );
+    // torch.zeros(-1), torch.empty(-1)
+    assert_eq!(
+        panic_message(|| drop(Tensor::zeros([-1i64]))),
+        "zeros: Dimension size must be non-negative."
+    );
+    assert_eq!(
+        panic_message(|| drop(Tensor::empty([-1i64]))),
+        "Trying to create tensor with negative dimension -1: [-1]"
+    );
+}

@@ -334,6 +334,7 @@ impl Tensor {
         if out_shape.as_slice() == l.dims() {
             return self.clone();
         }
+        crate::shape::checked_numel(&out_shape);
         let layout = Layout {
             shape: Shape(out_shape),
             strides,
