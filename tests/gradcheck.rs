@@ -1441,6 +1441,15 @@ fn inplace_on_views() {
         },
         &[randn(&g, &[3, 4]), randn_s(&g, &[3, 2])],
     );
+    c.check(
+        "add_ on a row of a non-contiguous base (a detached transpose)",
+        |v| {
+            let d = Tensor::zeros_dtype([3, 4], F64).t().detach();
+            d.select(0, 1).add_(&v[0]);
+            d.mul(&v[1])
+        },
+        &[randn(&g, &[3]), randn(&g, &[4, 3])],
+    );
     c.finish();
 }
 

@@ -59,6 +59,14 @@ pub(crate) fn tracks_grad(t: &Tensor) -> bool {
 /// at the same storage position, as an int64 tensor.
 fn view_positions(v: &Tensor, base: &Tensor) -> Tensor {
     let bl = base.layout();
+    if bl.is_contiguous() {
+        // The usual base, a fresh tensor: an element's index is its offset from the base's.
+        let mut rel = Vec::with_capacity(v.numel());
+        v.layout()
+            .for_each_offset(|o| rel.push((o - bl.offset) as i64));
+        let n = rel.len();
+        return Tensor::from_vec(rel, [n]);
+    }
     let mut index_of = std::collections::HashMap::with_capacity(base.numel());
     let mut k = 0i64;
     bl.for_each_offset(|o| {
