@@ -141,19 +141,7 @@ fn run_op_case(case: &Json, dtype: DType) -> Result<(), String> {
         .iter()
         .map(|v| v.as_str().unwrap())
         .collect();
-    let mut vars = HashMap::new();
-    let mut inputs = HashMap::new();
-    for (name, j) in case["inputs"].as_object().unwrap() {
-        let mut t = tensor(j);
-        if t.dtype().is_float() {
-            t = t.to_dtype(dtype);
-        }
-        if grad_inputs.contains(&name.as_str()) {
-            t = t.requires_grad_(true);
-        }
-        vars.insert(name.clone(), Value::Tensor(t.clone()));
-        inputs.insert(name.clone(), t);
-    }
+    let (vars, inputs) = parity::case_inputs(case, dtype);
     let env = env_with_nn(vars);
     let out = eval_tensor(&case["op_expr"], &env)?;
     compare(

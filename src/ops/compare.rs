@@ -1,11 +1,12 @@
 //! Comparisons and logical operations, giving bool tensors (not differentiable).
 
 use super::binary::TensorOrScalar;
-use super::{ReadPair, result_type};
+use super::result_type;
 use crate::backend::ops::{self, CmpOp};
 use crate::dtype::DType;
 use crate::scalar::result_type_with_scalar;
 use crate::shape::broadcast_shapes;
+use crate::storage::ReadPair;
 use crate::tensor::Tensor;
 
 #[track_caller]

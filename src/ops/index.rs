@@ -106,7 +106,7 @@ fn gather_raw(src: &Tensor, dim: usize, index: &Tensor) -> Tensor {
     }
     check_indices(index, "gather", src.dims()[dim], dim);
     let storage = {
-        let pair = super::ReadPair::new(src.cell(), index.cell());
+        let pair = crate::storage::ReadPair::new(src.cell(), index.cell());
         let (s, i) = pair.get();
         s.gather(src.layout(), dim, i, index.layout())
     };
@@ -147,7 +147,7 @@ fn index_select_raw(src: &Tensor, dim: usize, index: &Tensor) -> Tensor {
     let mut shape = src.dims().to_vec();
     shape[dim] = index.numel();
     let storage = {
-        let pair = super::ReadPair::new(src.cell(), index.cell());
+        let pair = crate::storage::ReadPair::new(src.cell(), index.cell());
         let (s, i) = pair.get();
         s.index_select(src.layout(), dim, i, index.layout())
     };

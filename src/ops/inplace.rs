@@ -6,9 +6,7 @@
 
 use super::binary::{BinOp, TensorOrScalar, binary_raw, compute_type, scalar_raw, with_binop};
 use super::{broadcast_layout, result_type};
-use crate::autograd::{
-    backward_fn, check_inplace, grad_fn_of, is_grad_enabled, rebase_history, record,
-};
+use crate::autograd::{backward_fn, check_inplace, grad_fn_of, needs_grad, rebase_history, record};
 use crate::backend::ops::{self, UnaryOp};
 use crate::dtype::DType;
 use crate::scalar::{Scalar, result_type_with_scalar};
@@ -19,7 +17,7 @@ use std::sync::atomic::Ordering;
 /// Whether an in-place operation on `t` with `others` must be recorded in the graph.
 #[track_caller]
 pub(crate) fn tracked(t: &Tensor, others: &[&Tensor]) -> bool {
-    is_grad_enabled() && (t.requires_grad() || others.iter().any(|o| o.requires_grad()))
+    needs_grad(&[t]) || needs_grad(others)
 }
 
 #[track_caller]

@@ -29,7 +29,7 @@ fn matmul_raw(a: &Tensor, b: &Tensor, init: Option<&Tensor>) -> Tensor {
             r[0].matmul(a.layout(), r[1], b.layout(), Some((r[2], c.layout())))
         }
         None => {
-            let pair = super::ReadPair::new(a.cell(), b.cell());
+            let pair = crate::storage::ReadPair::new(a.cell(), b.cell());
             let (x, y) = pair.get();
             x.matmul(a.layout(), y, b.layout(), None)
         }

@@ -23,41 +23,8 @@ pub use binary::TensorOrScalar;
 use crate::backend::ops::{BinaryOp, UnaryOp};
 use crate::dtype::DType;
 use crate::shape::{Layout, Shape, broadcast_shapes, broadcast_strides};
-use crate::storage::{Storage, StorageCell};
+use crate::storage::ReadPair;
 use crate::tensor::Tensor;
-use std::sync::RwLockReadGuard;
-
-/// Read access to two storages for one operation: a storage shared by both is locked once, two
-/// distinct ones in address order (the global lock order of `storage::lock`).
-pub(crate) enum ReadPair<'a> {
-    One(RwLockReadGuard<'a, Storage>),
-    Two(RwLockReadGuard<'a, Storage>, RwLockReadGuard<'a, Storage>),
-}
-
-impl<'a> ReadPair<'a> {
-    #[track_caller]
-    pub fn new(a: &'a StorageCell, b: &'a StorageCell) -> ReadPair<'a> {
-        let (pa, pb) = (a as *const StorageCell, b as *const StorageCell);
-        if pa == pb {
-            ReadPair::One(a.read())
-        } else if pa < pb {
-            let ga = a.read();
-            ReadPair::Two(ga, b.read())
-        } else {
-            let gb = b.read();
-            ReadPair::Two(a.read(), gb)
-        }
-    }
-
-    /// The two storages, in the order given.
-    #[track_caller]
-    pub fn get(&self) -> (&Storage, &Storage) {
-        match self {
-            ReadPair::One(g) => (g, g),
-            ReadPair::Two(a, b) => (a, b),
-        }
-    }
-}
 
 /// PyTorch's `result_type` for two tensors: dimensioned tensors decide within a category, a 0-dim
 /// tensor only when it belongs to a higher category.

@@ -17,12 +17,10 @@ pub(crate) struct SliceGeometry {
 }
 
 impl SliceGeometry {
-    /// The layout of the sliced elements inside a contiguous tensor of `shape`.
-    #[track_caller]
-    fn layout_in(&self, shape: &Shape) -> Layout {
-        let l = Layout::contiguous(shape.clone());
+    /// The layout of the sliced elements inside a tensor laid out as `l`.
+    fn within(&self, l: &Layout) -> Layout {
         let mut layout = l.clone();
-        layout.offset = self.start * l.strides[self.dim];
+        layout.offset = l.offset + self.start * l.strides[self.dim];
         if self.select {
             layout.shape.0.remove(self.dim);
             layout.strides.remove(self.dim);
@@ -76,7 +74,7 @@ backward_fn! {
 #[track_caller]
 fn slice_backward(grad: &Tensor, shape: &Shape, geometry: SliceGeometry) -> Tensor {
     let z = Tensor::zeros_dtype(shape.dims(), grad.dtype());
-    z.alias_with_layout(geometry.layout_in(shape))
+    z.alias_with_layout(geometry.within(&Layout::contiguous(shape.clone())))
         .copy_raw(grad);
     if geometry.select {
         record(z, &[grad], |_| SelectBackwardBackward0 { geometry })
@@ -239,16 +237,7 @@ impl Tensor {
     /// `split`, `chunk` and `unbind` are marked as outputs of a multi-view op.
     #[track_caller]
     fn slice_view(&self, g: SliceGeometry, kind: SliceKind) -> Tensor {
-        let l = self.layout();
-        let mut layout = l.clone();
-        layout.offset = l.offset + g.start * l.strides[g.dim];
-        if g.select {
-            layout.shape.0.remove(g.dim);
-            layout.strides.remove(g.dim);
-        } else {
-            layout.shape.0[g.dim] = g.len;
-            layout.strides[g.dim] = l.strides[g.dim] * g.step;
-        }
+        let layout = g.within(self.layout());
         let multi = match kind {
             SliceKind::Split(k) => Some(("Split", k)),
             SliceKind::SplitWithSizes(k) => Some(("SplitWithSizes", k)),

@@ -41,19 +41,7 @@ pub fn run_case(
         .iter()
         .map(|n| n.as_str().unwrap().to_string())
         .collect();
-    let mut vars = HashMap::new();
-    let mut inputs = HashMap::new();
-    for (name, j) in case["inputs"].as_object().unwrap() {
-        let mut t = tensor(j);
-        if t.dtype().is_float() {
-            t = t.to_dtype(dtype);
-            if names.contains(name) {
-                t = t.requires_grad_(true);
-            }
-        }
-        vars.insert(name.clone(), Value::Tensor(t.clone()));
-        inputs.insert(name.clone(), t);
-    }
+    let (vars, inputs) = super::case_inputs(case, dtype);
     let env = env_of(vars);
     let out = match eval::eval(&case["op_expr"], &env)? {
         Value::Tensor(t) => t,

@@ -83,6 +83,37 @@ pub fn tensor(j: &Json) -> Tensor {
     }
 }
 
+/// A case's `inputs`, float ones converted to `dtype` and those listed in `grad_inputs`
+/// requiring grad: the evaluation variables and the tensors by name.
+pub fn case_inputs(
+    case: &Json,
+    dtype: DType,
+) -> (
+    std::collections::HashMap<String, eval::Value>,
+    std::collections::HashMap<String, Tensor>,
+) {
+    let grad_inputs: Vec<&str> = case["grad_inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let mut vars = std::collections::HashMap::new();
+    let mut inputs = std::collections::HashMap::new();
+    for (name, j) in case["inputs"].as_object().unwrap() {
+        let mut t = tensor(j);
+        if t.dtype().is_float() {
+            t = t.to_dtype(dtype);
+        }
+        if grad_inputs.contains(&name.as_str()) {
+            t = t.requires_grad_(true);
+        }
+        vars.insert(name.clone(), eval::Value::Tensor(t.clone()));
+        inputs.insert(name.clone(), t);
+    }
+    (vars, inputs)
+}
+
 /// Tolerance classes from the fixtures' README.
 #[derive(Clone, Copy, Debug)]
 pub struct Tol {
