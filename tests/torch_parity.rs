@@ -18,7 +18,7 @@ use parity::{
 };
 use serde_json::Value as Json;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Tests touching the default generator run one at a time.
 static RNG_LOCK: Mutex<()> = Mutex::new(());
@@ -123,10 +123,27 @@ fn is_reduction_like(op: &str) -> bool {
     LOOSE.iter().any(|k| op.contains(k))
 }
 
-fn run_op_case(case: &Json, dtype: DType) -> Result<(), String> {
-    if case.get("module").is_some() {
-        return eval::unsupported(format!("module {}", case["module"].as_str().unwrap()));
+/// Builds a module case's `m`: constructed in float32 right after `manual_seed(module_seed)`,
+/// checked against the fixture's `state_dict` (keys in order, values bit for bit), then converted
+/// to `dtype` as `.double()` does.
+fn build_case_module(case: &Json, dtype: DType) -> Result<Arc<pnn::Boxed>, String> {
+    flambeau::manual_seed(case["module_seed"].as_u64().unwrap());
+    let mut m = pnn::Boxed(pnn::eval_module(
+        &case["module_expr"],
+        &env_with_nn(HashMap::new()),
+    )?);
+    compare_state_dict(&m, &case["param_keys"], &case["params"])?;
+    if dtype != DType::F32 {
+        m.to_dtype(dtype);
     }
+    Ok(Arc::new(m))
+}
+
+fn run_op_case(case: &Json, dtype: DType) -> Result<(), String> {
+    let module = match case.get("module_expr") {
+        Some(_) => Some(build_case_module(case, dtype)?),
+        None => None,
+    };
     let suffix = if dtype == DType::F64 { "f64" } else { "f32" };
     let tol = if dtype == DType::F64 {
         F64_TOL
@@ -142,7 +159,10 @@ fn run_op_case(case: &Json, dtype: DType) -> Result<(), String> {
         .map(|v| v.as_str().unwrap())
         .collect();
     let (vars, inputs) = parity::case_inputs(case, dtype);
-    let env = env_with_nn(vars);
+    let env = match &module {
+        Some(m) => env_with_module(vars, m.clone()),
+        None => env_with_nn(vars),
+    };
     let out = eval_tensor(&case["op_expr"], &env)?;
     compare(
         "output",
@@ -150,7 +170,13 @@ fn run_op_case(case: &Json, dtype: DType) -> Result<(), String> {
         &tensor(&case[format!("output_{suffix}")]),
         tol,
     )?;
-    if grad_inputs.is_empty() {
+    // Buffers the op updates in place (batch_norm's running statistics).
+    if let Some(after) = case.get(format!("state_after_{suffix}")) {
+        for (name, want) in after.as_object().unwrap() {
+            compare(&format!("{name} after"), &inputs[name], &tensor(want), tol)?;
+        }
+    }
+    if grad_inputs.is_empty() && module.is_none() {
         return Ok(());
     }
     let g = tensor(&case["g"]).to_dtype(dtype);
@@ -161,6 +187,19 @@ fn run_op_case(case: &Json, dtype: DType) -> Result<(), String> {
             .grad()
             .ok_or_else(|| format!("no gradient for {name}"))?;
         compare(&format!("grad {name}"), &got, &tensor(&grads[name]), tol)?;
+    }
+    if let Some(m) = &module {
+        let params = m.named_parameters();
+        for (name, want) in case[format!("param_grads_{suffix}")].as_object().unwrap() {
+            let p = params
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, p)| p)
+                .ok_or_else(|| format!("no parameter {name}"))?;
+            // A parameter the output does not reach has PyTorch's zeros here.
+            let got = p.grad().unwrap_or_else(|| Tensor::zeros_like(p));
+            compare(&format!("param grad {name}"), &got, &tensor(want), tol)?;
+        }
     }
     Ok(())
 }
@@ -231,14 +270,39 @@ fn env_with_nn(vars: HashMap<String, Value>) -> Env {
     env
 }
 
+/// An environment whose calls of `m(...)` go to the case's module.
+fn env_with_module(vars: HashMap<String, Value>, m: Arc<pnn::Boxed>) -> Env {
+    let mut env = Env::new(vars);
+    env.extra_call = Some(Box::new(move |name, args, _env| {
+        if name == "m" {
+            Some(pnn::CaseModule::call(&*m, args))
+        } else {
+            pnn::call_functional(name, args)
+        }
+    }));
+    env
+}
+
+/// Checks a module's `state_dict` against PyTorch's: the keys (those listed in `keys`, in
+/// order; a module case lists its parameters only, so then only those entries are compared)
+/// and the values, bit for bit.
 fn compare_state_dict(m: &dyn Module, keys: &Json, sd: &Json) -> Result<(), String> {
-    let got = m.state_dict();
+    let mut got = m.state_dict();
     let want_keys: Vec<&str> = keys
         .as_array()
         .unwrap()
         .iter()
         .map(|k| k.as_str().unwrap())
         .collect();
+    if want_keys.len() < got.len() && want_keys.iter().all(|k| got.get(k).is_some()) {
+        // `param_keys` of a module case: parameters only, so drop the buffers.
+        let params: Vec<String> = m.named_parameters().into_iter().map(|(n, _)| n).collect();
+        got = got
+            .iter()
+            .filter(|(k, _)| params.iter().any(|p| p == k))
+            .map(|(k, t)| (k.to_string(), t.clone()))
+            .collect();
+    }
     if got.keys() != want_keys {
         return Err(format!(
             "state_dict keys {:?}, expected {:?}",
@@ -389,20 +453,23 @@ fn run_clip(case: &Json, dtype: DType) -> Result<(), String> {
         })
         .collect();
     let call = case["call_expr"]["call"].as_str().unwrap();
-    let kw = &case["call_expr"]["kwargs"];
+    // Every argument is evaluated from the tree (`norm_type=float('inf')` too); the parameter
+    // list is the case's own.
+    let mut vars = HashMap::new();
+    vars.insert("params".to_string(), Value::None);
+    let a = pnn::eval_args(&case["call_expr"], &env_with_nn(vars))?;
     let total = match call {
-        "torch.nn.utils.clip_grad_norm_" => Some(flambeau::nn::utils::clip_grad_norm_(
-            &params,
-            kw["max_norm"]["const"].as_f64().unwrap(),
-            kw.get("norm_type")
-                .and_then(|n| n["const"].as_f64())
-                .unwrap_or(2.0),
-        )),
-        "torch.nn.utils.clip_grad_value_" => {
-            flambeau::nn::utils::clip_grad_value_(
+        "torch.nn.utils.clip_grad_norm_" => {
+            a.only(&["parameters", "max_norm", "norm_type"], 3)?;
+            Some(flambeau::nn::utils::clip_grad_norm_(
                 &params,
-                kw["clip_value"]["const"].as_f64().unwrap(),
-            );
+                a.req(1, "max_norm")?.f64()?,
+                a.f64_or(2, "norm_type", 2.0)?,
+            ))
+        }
+        "torch.nn.utils.clip_grad_value_" => {
+            a.only(&["parameters", "clip_value"], 2)?;
+            flambeau::nn::utils::clip_grad_value_(&params, a.req(1, "clip_value")?.f64()?);
             None
         }
         other => return eval::unsupported(format!("function {other}")),

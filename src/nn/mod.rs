@@ -29,15 +29,38 @@
 //! ```
 
 mod activation;
+mod attention;
 mod container;
+mod conv;
 pub mod functional;
+mod hooks;
 pub mod init;
 mod linear;
 mod loss;
 mod module;
 mod normalization;
+mod pooling;
+mod resampling;
+mod rnn;
 mod sparse;
+mod transformer;
 pub mod utils;
+
+// The layer families (each file re-exports its public modules).
+#[allow(unused_imports)]
+pub use attention::*;
+#[allow(unused_imports)]
+pub use conv::*;
+#[allow(unused_imports)]
+pub use hooks::*;
+#[allow(unused_imports)]
+pub use pooling::*;
+#[allow(unused_imports)]
+pub use resampling::*;
+#[allow(unused_imports)]
+pub use rnn::*;
+#[allow(unused_imports)]
+pub use transformer::*;
 
 pub use activation::{
     Dropout, GELU, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh,

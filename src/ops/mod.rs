@@ -5,6 +5,7 @@
 pub(crate) mod activation;
 pub(crate) mod binary;
 pub(crate) mod compare;
+pub(crate) mod conv;
 pub(crate) mod fused;
 pub(crate) mod index;
 pub(crate) mod inplace;
@@ -12,6 +13,7 @@ pub(crate) mod join;
 pub(crate) mod loss;
 pub(crate) mod matmul;
 pub(crate) mod operators;
+pub(crate) mod pool;
 pub(crate) mod reduce;
 pub(crate) mod slice;
 pub(crate) mod softmax;

@@ -501,6 +501,26 @@ pub fn call(name: &str, a: &Args) -> EvalResult {
             };
             Tensor::randint_dtype(low, high, size, dtype_kw(a)?.unwrap_or(DType::I64))
         }
+        // Python builtins: `float('inf')`, `float('nan')`, `float(2)`, `int(3.0)`.
+        "float" => {
+            a.only(&[], 1)?;
+            return match a.req(0, "x")? {
+                Value::Str(s) => match s.trim().to_ascii_lowercase().as_str() {
+                    "inf" | "+inf" | "infinity" => Ok(Value::Float(f64::INFINITY)),
+                    "-inf" | "-infinity" => Ok(Value::Float(f64::NEG_INFINITY)),
+                    "nan" => Ok(Value::Float(f64::NAN)),
+                    t => t
+                        .parse::<f64>()
+                        .map(Value::Float)
+                        .map_err(|e| format!("float({s:?}): {e}")),
+                },
+                v => Ok(Value::Float(v.f64()?)),
+            };
+        }
+        "int" => {
+            a.only(&[], 1)?;
+            return Ok(Value::Int(a.req(0, "x")?.f64()?.trunc() as i64));
+        }
         "torch.randperm" => Tensor::randperm(a.req(0, "n")?.i64()? as usize),
         "torch.bernoulli" => t(0, "input")?.bernoulli(),
         "torch.full" => {

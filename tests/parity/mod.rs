@@ -3,6 +3,8 @@
 
 pub mod eval;
 pub mod higher_order;
+pub mod layers;
+pub mod modules;
 pub mod nn;
 
 use flambeau::{DType, Tensor};

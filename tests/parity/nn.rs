@@ -2,22 +2,26 @@
 //! from the fixtures' expression trees, and evaluates `F.*` losses and layers.
 
 use super::eval::{self, Args, EvalResult, Value, unsupported};
-use flambeau::Tensor;
+use super::layers;
+pub use super::modules::{Boxed, CaseModule, fwd};
+use flambeau::nn;
 use flambeau::nn::functional::{self as F, CrossEntropyOptions, KlReduction, Reduction};
-use flambeau::nn::{self, Module};
 use flambeau::optim::lr_scheduler::{
     CosineAnnealingLR, ExponentialLR, LRScheduler, LinearLR, MultiStepLR, OneCycleLR, StepLR,
 };
 use flambeau::optim::{self, Optimizer};
 use serde_json::Value as Json;
 
-/// Builds a module from `nn.X(...)`.
-pub fn build_module(name: &str, a: &Args) -> Result<Box<dyn ModuleDyn>, String> {
+/// Builds a module from `nn.X(...)`: the layer families first, then the basic modules.
+pub fn build_module(name: &str, a: &Args) -> Result<Box<dyn CaseModule>, String> {
+    if let Some(m) = layers::module(name, a) {
+        return m;
+    }
     let int = |i: usize, n: &str| -> Result<usize, String> { Ok(a.req(i, n)?.i64()? as usize) };
     Ok(match name {
         "nn.Linear" => {
             a.only(&["in_features", "out_features", "bias"], 3)?;
-            Box::new(nn::Linear::with_bias(
+            fwd(nn::Linear::with_bias(
                 int(0, "in_features")?,
                 int(1, "out_features")?,
                 a.bool_or(2, "bias", true)?,
@@ -25,7 +29,7 @@ pub fn build_module(name: &str, a: &Args) -> Result<Box<dyn ModuleDyn>, String> 
         }
         "nn.Embedding" => {
             a.only(&["num_embeddings", "embedding_dim"], 2)?;
-            Box::new(nn::Embedding::new(
+            fwd(nn::Embedding::new(
                 int(0, "num_embeddings")?,
                 int(1, "embedding_dim")?,
             ))
@@ -38,34 +42,30 @@ pub fn build_module(name: &str, a: &Args) -> Result<Box<dyn ModuleDyn>, String> 
                 .into_iter()
                 .map(|d| d as usize)
                 .collect();
-            Box::new(nn::LayerNorm::with_options(
+            fwd(nn::LayerNorm::with_options(
                 &shape,
                 a.f64_or(1, "eps", 1e-5)?,
                 a.bool_or(2, "elementwise_affine", true)?,
             ))
         }
-        "nn.ReLU" => Box::new(nn::ReLU::new()),
-        "nn.Tanh" => Box::new(nn::Tanh::new()),
-        "nn.SiLU" => Box::new(nn::SiLU::new()),
+        "nn.ReLU" => fwd(nn::ReLU::new()),
+        "nn.Tanh" => fwd(nn::Tanh::new()),
+        "nn.SiLU" => fwd(nn::SiLU::new()),
         "nn.Softplus" => {
             a.only(&["beta", "threshold"], 2)?;
-            Box::new(nn::Softplus::with(
+            fwd(nn::Softplus::with(
                 a.f64_or(0, "beta", 1.0)?,
                 a.f64_or(1, "threshold", 20.0)?,
             ))
         }
-        "nn.Sigmoid" => Box::new(nn::Sigmoid::new()),
-        "nn.Identity" => Box::new(nn::Identity::new()),
+        "nn.Sigmoid" => fwd(nn::Sigmoid::new()),
+        "nn.Identity" => fwd(nn::Identity::new()),
         other => return unsupported(format!("module {other}")),
     })
 }
 
-/// A module as the harness holds it.
-pub trait ModuleDyn: Module + nn::Forward {}
-impl<T: Module + nn::Forward> ModuleDyn for T {}
-
 /// Evaluates a module expression (`nn.Sequential(nn.Linear(4, 8), nn.ReLU(), ...)` too).
-pub fn eval_module(node: &Json, env: &eval::Env) -> Result<Box<dyn ModuleDyn>, String> {
+pub fn eval_module(node: &Json, env: &eval::Env) -> Result<Box<dyn CaseModule>, String> {
     let name = node
         .get("call")
         .and_then(|c| c.as_str())
@@ -75,36 +75,9 @@ pub fn eval_module(node: &Json, env: &eval::Env) -> Result<Box<dyn ModuleDyn>, S
         for arg in node["args"].as_array().unwrap() {
             seq.push(Boxed(eval_module(arg, env)?));
         }
-        return Ok(Box::new(seq));
+        return Ok(fwd(seq));
     }
     build_module(name, &eval_args(node, env)?)
-}
-
-/// A boxed module that can be put in a `Sequential`.
-pub struct Boxed(pub Box<dyn ModuleDyn>);
-
-impl Module for Boxed {
-    fn visit_fields<'a>(&'a self, sink: &mut nn::FieldSink<'a>) {
-        self.0.visit_fields(sink)
-    }
-    fn map_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Tensor) {
-        self.0.map_tensors(f)
-    }
-    fn type_name(&self) -> String {
-        self.0.type_name()
-    }
-    fn extra_repr(&self) -> String {
-        self.0.extra_repr()
-    }
-    fn as_dyn(&self) -> &dyn Module {
-        self
-    }
-}
-
-impl nn::Forward for Boxed {
-    fn forward(&self, x: &Tensor) -> Tensor {
-        self.0.forward(x)
-    }
 }
 
 pub fn eval_args(node: &Json, env: &eval::Env) -> Result<Args, String> {
@@ -135,6 +108,9 @@ pub fn eval_args(node: &Json, env: &eval::Env) -> Result<Args, String> {
 
 /// `F.*` functions of the nn layer, tried after the core table.
 pub fn call_functional(name: &str, a: &Args) -> Option<EvalResult> {
+    if let Some(r) = layers::functional(name, a) {
+        return Some(r);
+    }
     let r = (|| -> EvalResult {
         let t = |i: usize, n: &str| a.tensor(i, n);
         let reduction = || -> Result<Reduction, String> {

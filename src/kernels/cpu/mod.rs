@@ -8,9 +8,13 @@
 pub(crate) mod alloc;
 mod avx_mathfun;
 mod backend;
+#[allow(dead_code)]
+pub(crate) mod conv;
 pub(crate) mod fused;
 pub(crate) mod gemm;
 mod index;
+#[allow(dead_code)]
+pub(crate) mod pool;
 pub(crate) mod random;
 pub(crate) mod reduce;
 pub(crate) mod strided;

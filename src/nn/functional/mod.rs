@@ -8,6 +8,23 @@
 //! assert!((loss.item::<f32>() - 0.2413).abs() < 1e-4);
 //! ```
 
+mod attention;
+mod conv;
+mod normalization;
+mod pooling;
+mod shape;
+
+#[allow(unused_imports)]
+pub use attention::*;
+#[allow(unused_imports)]
+pub use conv::*;
+#[allow(unused_imports)]
+pub use normalization::*;
+#[allow(unused_imports)]
+pub use pooling::*;
+#[allow(unused_imports)]
+pub use shape::*;
+
 use crate::DType;
 use crate::autograd::no_grad;
 use crate::tensor::Tensor;

@@ -1,0 +1,1 @@
+//! Forward hooks and forward pre-hooks on modules, with removable handles.

@@ -1,0 +1,1 @@
+//! Recurrent layers: `nn.RNN`, `nn.LSTM`, `nn.GRU` and their cells.

@@ -1,0 +1,1 @@
+//! `nn.TransformerEncoderLayer`, `nn.TransformerEncoder`, `nn.TransformerDecoderLayer`, `nn.TransformerDecoder`, `nn.Transformer`.

@@ -1,0 +1,16 @@
+//! The harness's convolutions: F.conv1d/conv2d/conv_transpose1d/2d, F.unfold/fold, nn.Conv*, nn.ConvTranspose*, nn.Unfold/Fold.
+
+use crate::parity::eval::{Args, EvalResult};
+use crate::parity::modules::CaseModule;
+
+/// `F.*` calls of this family; `None` when `name` is not one.
+pub fn functional(name: &str, a: &Args) -> Option<EvalResult> {
+    let _ = (name, a);
+    None
+}
+
+/// `nn.*` constructors of this family; `None` when `name` is not one.
+pub fn module(name: &str, a: &Args) -> Option<Result<Box<dyn CaseModule>, String>> {
+    let _ = (name, a);
+    None
+}
