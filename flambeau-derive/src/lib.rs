@@ -91,7 +91,16 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
             }
         }
     });
-    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    // `as_any` needs `Self: 'static`: a generic module's type parameters get that bound.
+    let mut generics = input.generics.clone();
+    for tp in generics.type_params_mut() {
+        tp.bounds
+            .push(syn::TypeParamBound::Lifetime(syn::Lifetime::new(
+                "'static",
+                proc_macro2::Span::call_site(),
+            )));
+    }
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let fields = match &input.data {
         Data::Struct(s) => &s.fields,
         _ => {
@@ -147,6 +156,9 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
             #extra_repr
             fn as_dyn(&self) -> &dyn ::flambeau::nn::Module {
                 self
+            }
+            fn as_any(&self) -> ::std::option::Option<&dyn ::std::any::Any> {
+                ::std::option::Option::Some(self)
             }
         }
         impl #impl_generics ::std::fmt::Display for #name #ty_generics #where_clause {

@@ -14,6 +14,8 @@ static NEXT_HOOK: AtomicU64 = AtomicU64::new(0);
 enum HookOwner {
     Node(Weak<Node>),
     Leaf(Weak<TensorImpl>),
+    /// A module's forward hooks (`nn::Hooked`): removal calls back into their list.
+    Module(Weak<dyn Fn(u64) + Send + Sync>),
 }
 
 /// Removes a hook again (PyTorch's `RemovableHandle`).
@@ -35,6 +37,19 @@ pub struct RemovableHandle {
 }
 
 impl RemovableHandle {
+    /// A handle whose `remove` calls `remove(id)` while the owner is alive (module hooks).
+    pub(crate) fn for_module(remove: Weak<dyn Fn(u64) + Send + Sync>, id: u64) -> RemovableHandle {
+        RemovableHandle {
+            owner: HookOwner::Module(remove),
+            id,
+        }
+    }
+
+    /// A fresh hook id, unique across tensors and modules.
+    pub(crate) fn next_id() -> u64 {
+        NEXT_HOOK.fetch_add(1, Ordering::Relaxed)
+    }
+
     /// Unregisters the hook; later backward passes no longer run it.
     pub fn remove(&self) {
         match &self.owner {
@@ -44,6 +59,11 @@ impl RemovableHandle {
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .retain(|(id, _)| *id != self.id);
+                }
+            }
+            HookOwner::Module(remove) => {
+                if let Some(remove) = remove.upgrade() {
+                    remove(self.id);
                 }
             }
             HookOwner::Leaf(t) => {

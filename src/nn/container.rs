@@ -80,6 +80,9 @@ impl Module for Sequential {
     fn as_dyn(&self) -> &dyn Module {
         self
     }
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
 }
 
 impl super::ModuleField for Sequential {

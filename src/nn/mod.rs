@@ -51,8 +51,7 @@ pub mod utils;
 pub use attention::*;
 #[allow(unused_imports)]
 pub use conv::*;
-#[allow(unused_imports)]
-pub use hooks::*;
+pub use hooks::Hooked;
 #[allow(unused_imports)]
 pub use pooling::*;
 #[allow(unused_imports)]

@@ -745,6 +745,82 @@ pub trait Module: Send + Sync {
 
     /// This module as a trait object.
     fn as_dyn(&self) -> &dyn Module;
+
+    /// This module as `Any`, for [`downcast_ref`](trait.Module.html#method.downcast_ref)
+    /// (PyTorch's `isinstance(m, nn.Linear)`). `#[derive(Module)]` provides it; a hand-written
+    /// module that does not is never matched by a downcast.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
+
+    /// Calls `f` on every submodule, children first (each child's own subtree in order), then on
+    /// this module (`module.apply(fn)`), typically to initialise weights. Parameters are shared
+    /// handles, so `f` can re-initialise them in place.
+    ///
+    /// ```
+    /// use flambeau::nn::{init, Linear, Module, ReLU, Sequential};
+    /// let net = Sequential::new().add(Linear::new(4, 8)).add(ReLU::new()).add(Linear::new(8, 2));
+    /// let mut seen = Vec::new();
+    /// net.apply(&mut |m: &dyn Module| {
+    ///     seen.push(m.type_name());
+    ///     if let Some(l) = m.downcast_ref::<Linear>() {
+    ///         init::constant_(&l.weight, 0.5);
+    ///     }
+    /// });
+    /// assert_eq!(seen, ["Linear", "ReLU", "Linear", "Sequential"]);
+    /// assert!(net.parameters().iter().step_by(2).all(|w| w.eq(0.5).all_true()));
+    /// ```
+    fn apply(&self, f: &mut dyn FnMut(&dyn Module)) -> &Self
+    where
+        Self: Sized,
+    {
+        fn visit(m: &dyn Module, f: &mut dyn FnMut(&dyn Module)) {
+            for c in m.children() {
+                visit(c, f);
+            }
+            f(m);
+        }
+        visit(self.as_dyn(), f);
+        self
+    }
+
+    /// Sets `requires_grad` on every parameter (`module.requires_grad_(False)` freezes it).
+    ///
+    /// ```
+    /// use flambeau::nn::{Linear, Module};
+    /// let fc = Linear::new(3, 2);
+    /// fc.requires_grad_(false);
+    /// assert!(fc.parameters().iter().all(|p| !p.requires_grad()));
+    /// ```
+    fn requires_grad_(&self, requires_grad: bool) -> &Self
+    where
+        Self: Sized,
+    {
+        for p in self.parameters() {
+            p.requires_grad_(requires_grad);
+        }
+        self
+    }
+}
+
+impl dyn Module + '_ {
+    /// The module as its concrete type, if it is one (PyTorch's `isinstance`); see
+    /// [`Module::apply`].
+    ///
+    /// ```
+    /// use flambeau::nn::{Linear, Module, ReLU};
+    /// let m: &dyn Module = &Linear::new(2, 2);
+    /// assert!(m.downcast_ref::<Linear>().is_some());
+    /// assert!(m.downcast_ref::<ReLU>().is_none());
+    /// ```
+    pub fn downcast_ref<T: std::any::Any>(&self) -> Option<&T> {
+        self.as_any().and_then(|a| a.downcast_ref::<T>())
+    }
+
+    /// Whether the module is a `T`.
+    pub fn is<T: std::any::Any>(&self) -> bool {
+        self.downcast_ref::<T>().is_some()
+    }
 }
 
 /// Pre-order walk over a module tree.
