@@ -95,3 +95,70 @@ for n in (256, 1024, 2048):
     with torch.no_grad():
         t = timeit(r, inner, lambda: A @ B)
     report(f"sgemm_{n}", t, gflops=round(2 * n**3 / t / 1e9, 1))
+
+# The layers of issue 7: one Conv2d forward+backward at each conv of the peers' CNN, a
+# MultiheadAttention forward+backward at the transformer workload's shapes, an LSTM forward+backward,
+# and the CNN and transformer training steps of ../shared/peers/torch_bench.py.
+for name, (cin, cout, hw) in {"conv2d_1x32_28_fwd_bwd": (1, 32, 28), "conv2d_32x64_13_fwd_bwd": (32, 64, 13)}.items():
+    conv = nn.Conv2d(cin, cout, 3)
+    xi = torch.randn(64, cin, hw, hw, generator=g).requires_grad_(cin > 1)
+
+    def conv_step(conv=conv, xi=xi):
+        conv.zero_grad()
+        xi.grad = None
+        conv(xi).sum().backward()
+
+    report(name, timeit(reps, 3, conv_step))
+
+mha = nn.MultiheadAttention(128, 4, batch_first=True)
+xa = torch.randn(32, 64, 128, generator=g).requires_grad_()
+
+
+def mha_step():
+    mha.zero_grad()
+    xa.grad = None
+    mha(xa, xa, xa, need_weights=False)[0].sum().backward()
+
+
+report("mha_d128_h4_s64_b32_fwd_bwd", timeit(reps, 3, mha_step))
+
+lstm = nn.LSTM(32, 64, batch_first=True)
+xl = torch.randn(16, 35, 32, generator=g)
+
+
+def lstm_step():
+    lstm.zero_grad()
+    lstm(xl)[0].pow(2).mean().backward()
+
+
+report("lstm_i32_h64_s35_b16_fwd_bwd", timeit(reps, 3, lstm_step))
+
+cnn = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+                    nn.Flatten(), nn.Linear(64 * 5 * 5, 128), nn.ReLU(), nn.Linear(128, 10))
+xc = torch.randn(64, 1, 28, 28, generator=g)
+yc = torch.randint(0, 10, (64,), generator=g)
+sgdm = torch.optim.SGD(cnn.parameters(), 1e-2, momentum=0.9)
+
+
+def cnn_step():
+    loss = ce(cnn(xc), yc)
+    sgdm.zero_grad()
+    loss.backward()
+    sgdm.step()
+
+
+report("cnn_b64_28x28_sgdm_step", timeit(reps, 1, cnn_step))
+
+enc = nn.TransformerEncoderLayer(128, 4, 512, dropout=0.0, batch_first=True)
+xt = torch.randn(32, 64, 128, generator=g)
+adamw = torch.optim.AdamW(enc.parameters(), 1e-3)
+
+
+def enc_step():
+    loss = enc(xt).pow(2).mean()
+    adamw.zero_grad()
+    loss.backward()
+    adamw.step()
+
+
+report("transformer_layer_d128_s64_b32_adamw_step", timeit(reps, 1, enc_step))
