@@ -55,7 +55,6 @@ pub use conv::*;
 pub use hooks::*;
 #[allow(unused_imports)]
 pub use pooling::*;
-#[allow(unused_imports)]
 pub use resampling::*;
 #[allow(unused_imports)]
 pub use rnn::*;
@@ -79,4 +78,4 @@ pub use module::{
     StateDict, TrainingFlag,
 };
 pub use normalization::LayerNorm;
-pub use sparse::Embedding;
+pub use sparse::{Embedding, EmbeddingBag};
