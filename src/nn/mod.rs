@@ -54,7 +54,6 @@ pub use conv::*;
 pub use hooks::Hooked;
 #[allow(unused_imports)]
 pub use pooling::*;
-#[allow(unused_imports)]
 pub use resampling::*;
 #[allow(unused_imports)]
 pub use rnn::*;
@@ -78,4 +77,4 @@ pub use module::{
     StateDict, TrainingFlag,
 };
 pub use normalization::LayerNorm;
-pub use sparse::Embedding;
+pub use sparse::{Embedding, EmbeddingBag};

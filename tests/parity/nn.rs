@@ -27,13 +27,6 @@ pub fn build_module(name: &str, a: &Args) -> Result<Box<dyn CaseModule>, String>
                 a.bool_or(2, "bias", true)?,
             ))
         }
-        "nn.Embedding" => {
-            a.only(&["num_embeddings", "embedding_dim"], 2)?;
-            fwd(nn::Embedding::new(
-                int(0, "num_embeddings")?,
-                int(1, "embedding_dim")?,
-            ))
-        }
         "nn.LayerNorm" => {
             a.only(&["normalized_shape", "eps", "elementwise_affine"], 3)?;
             let shape: Vec<usize> = a
@@ -202,10 +195,6 @@ pub fn call_functional(name: &str, a: &Args) -> Option<EvalResult> {
                     a.i64_or(2, "dim", 1)?,
                     a.f64_or(3, "eps", 1e-8)?,
                 )
-            }
-            "F.embedding" => {
-                a.only(&[], 2)?;
-                F::embedding(&t(0, "input")?, &t(1, "weight")?)
             }
             "F.dropout" => {
                 a.only(&["p", "training"], 1)?;

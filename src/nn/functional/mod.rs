@@ -22,7 +22,6 @@ pub use conv::*;
 pub use normalization::*;
 #[allow(unused_imports)]
 pub use pooling::*;
-#[allow(unused_imports)]
 pub use shape::*;
 
 use crate::DType;
@@ -125,17 +124,6 @@ pub fn dropout(x: &Tensor, p: f64, training: bool) -> Tensor {
         noise.div_(1.0 - p)
     });
     x.mul(&noise)
-}
-
-/// Rows of `weight` picked by integer `indices` (`F.embedding`): the output has the indices'
-/// shape plus the embedding dim.
-#[track_caller]
-pub fn embedding(indices: &Tensor, weight: &Tensor) -> Tensor {
-    let mut shape = indices.dims().to_vec();
-    shape.push(weight.dims()[1]);
-    weight
-        .index_select(0, &indices.reshape([-1]))
-        .reshape(shape)
 }
 
 /// Normalises over the last `normalized_shape.len()` dims, then applies the optional elementwise
