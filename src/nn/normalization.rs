@@ -174,7 +174,7 @@ impl GroupNorm {
         if num_groups == 0 {
             panic!("integer division or modulo by zero");
         }
-        if num_channels % num_groups != 0 {
+        if !num_channels.is_multiple_of(num_groups) {
             panic!("num_channels ({num_channels}) must be divisible by num_groups ({num_groups})");
         }
         let param = |v: f64| Parameter::new(Tensor::full([num_channels], v));

@@ -21,11 +21,14 @@ fn check_float(input: &Tensor, kernel: &str) {
     }
 }
 
-/// ATen's mixed-dtype check (`check_mixed_data_type`): on the CPU, float inputs and their
-/// parameters share one dtype.
+/// ATen's mixed-dtype check (`check_mixed_data_type`): on the CPU the parameters have the
+/// input's dtype (a float32 input is the "mixed" case, whose parameters must be float32 too).
 #[track_caller]
 fn check_same_dtype(input: &Tensor, others: &[Option<&Tensor>]) {
     if others.iter().flatten().any(|t| t.dtype() != input.dtype()) {
+        if input.dtype() == DType::F32 {
+            panic!("mixed dtype (CPU): expect parameter to have scalar type of Float");
+        }
         panic!("mixed dtype (CPU): all inputs must share same datatype.");
     }
 }
@@ -283,7 +286,7 @@ pub fn group_norm(
     let mut verified = vec![n * c / num_groups, num_groups];
     verified.extend_from_slice(&dims[2..]);
     verify_batch_size(&verified, &format!("{verified:?}"));
-    if c % num_groups != 0 {
+    if !c.is_multiple_of(num_groups) {
         panic!(
             "Expected number of channels in input to be divisible by num_groups, but got input of shape {dims:?} and num_groups={num_groups}"
         );

@@ -4,6 +4,7 @@
 
 use crate::parity::eval::{Args, EvalResult, Value};
 use crate::parity::modules::{CaseModule, fwd};
+use flambeau::Tensor;
 use flambeau::nn::{self, BatchNormOptions, InstanceNormOptions, functional as F};
 
 /// A shape argument (`6`, `(3, 4)`).
@@ -24,91 +25,96 @@ fn opt_f64_or(a: &Args, i: usize, name: &str, default: Option<f64>) -> Result<Op
     }
 }
 
+const FUNCTIONS: &[&str] = &[
+    "F.batch_norm",
+    "F.instance_norm",
+    "F.group_norm",
+    "F.layer_norm",
+    "F.rms_norm",
+];
+
 /// `F.*` calls of this family; `None` when `name` is not one.
 pub fn functional(name: &str, a: &Args) -> Option<EvalResult> {
+    FUNCTIONS
+        .contains(&name)
+        .then(|| call(name, a).map(Value::Tensor))
+}
+
+fn call(name: &str, a: &Args) -> Result<Tensor, String> {
     let t = |i: usize, n: &str| a.tensor(i, n);
     let o = |i: usize, n: &str| a.opt_tensor(i, n);
-    let r = (|| {
-        Ok(match name {
-            "F.batch_norm" | "F.instance_norm" => {
-                let flag = if name == "F.batch_norm" {
-                    "training"
-                } else {
-                    "use_input_stats"
-                };
-                a.only(
-                    &[
-                        "running_mean",
-                        "running_var",
-                        "weight",
-                        "bias",
-                        flag,
-                        "momentum",
-                        "eps",
-                    ],
-                    8,
-                )?;
-                let (rm, rv, w, b) = (
-                    o(1, "running_mean")?,
-                    o(2, "running_var")?,
-                    o(3, "weight")?,
-                    o(4, "bias")?,
-                );
-                let f = if name == "F.batch_norm" {
-                    F::batch_norm
-                } else {
-                    F::instance_norm
-                };
-                f(
-                    &t(0, "input")?,
-                    rm.as_ref(),
-                    rv.as_ref(),
-                    w.as_ref(),
-                    b.as_ref(),
-                    a.bool_or(5, flag, name == "F.instance_norm")?,
-                    a.f64_or(6, "momentum", 0.1)?,
-                    a.f64_or(7, "eps", 1e-5)?,
-                )
-            }
-            "F.group_norm" => {
-                a.only(&["num_groups", "weight", "bias", "eps"], 5)?;
-                F::group_norm(
-                    &t(0, "input")?,
-                    a.req(1, "num_groups")?.i64()? as usize,
-                    o(2, "weight")?.as_ref(),
-                    o(3, "bias")?.as_ref(),
-                    a.f64_or(4, "eps", 1e-5)?,
-                )
-            }
-            "F.layer_norm" => {
-                a.only(&["normalized_shape", "weight", "bias", "eps"], 5)?;
-                F::layer_norm(
-                    &t(0, "input")?,
-                    &shape(a, 1, "normalized_shape")?,
-                    o(2, "weight")?.as_ref(),
-                    o(3, "bias")?.as_ref(),
-                    a.f64_or(4, "eps", 1e-5)?,
-                )
-            }
-            "F.rms_norm" => {
-                a.only(&["normalized_shape", "weight", "eps"], 4)?;
-                F::rms_norm(
-                    &t(0, "input")?,
-                    &shape(a, 1, "normalized_shape")?,
-                    o(2, "weight")?.as_ref(),
-                    a.opt_f64(3, "eps")?,
-                )
-            }
-            _ => return Err(None),
-        })
-        .map(Value::Tensor)
-        .map_err(Some)
-    })();
-    match r {
-        Ok(v) => Some(Ok(v)),
-        Err(Some(e)) => Some(Err(e)),
-        Err(None) => None,
-    }
+    Ok(match name {
+        "F.batch_norm" | "F.instance_norm" => {
+            let flag = if name == "F.batch_norm" {
+                "training"
+            } else {
+                "use_input_stats"
+            };
+            a.only(
+                &[
+                    "running_mean",
+                    "running_var",
+                    "weight",
+                    "bias",
+                    flag,
+                    "momentum",
+                    "eps",
+                ],
+                8,
+            )?;
+            let (rm, rv, w, b) = (
+                o(1, "running_mean")?,
+                o(2, "running_var")?,
+                o(3, "weight")?,
+                o(4, "bias")?,
+            );
+            let f = if name == "F.batch_norm" {
+                F::batch_norm
+            } else {
+                F::instance_norm
+            };
+            f(
+                &t(0, "input")?,
+                rm.as_ref(),
+                rv.as_ref(),
+                w.as_ref(),
+                b.as_ref(),
+                a.bool_or(5, flag, name == "F.instance_norm")?,
+                a.f64_or(6, "momentum", 0.1)?,
+                a.f64_or(7, "eps", 1e-5)?,
+            )
+        }
+        "F.group_norm" => {
+            a.only(&["num_groups", "weight", "bias", "eps"], 5)?;
+            F::group_norm(
+                &t(0, "input")?,
+                a.req(1, "num_groups")?.i64()? as usize,
+                o(2, "weight")?.as_ref(),
+                o(3, "bias")?.as_ref(),
+                a.f64_or(4, "eps", 1e-5)?,
+            )
+        }
+        "F.layer_norm" => {
+            a.only(&["normalized_shape", "weight", "bias", "eps"], 5)?;
+            F::layer_norm(
+                &t(0, "input")?,
+                &shape(a, 1, "normalized_shape")?,
+                o(2, "weight")?.as_ref(),
+                o(3, "bias")?.as_ref(),
+                a.f64_or(4, "eps", 1e-5)?,
+            )
+        }
+        "F.rms_norm" => {
+            a.only(&["normalized_shape", "weight", "eps"], 4)?;
+            F::rms_norm(
+                &t(0, "input")?,
+                &shape(a, 1, "normalized_shape")?,
+                o(2, "weight")?.as_ref(),
+                a.opt_f64(3, "eps")?,
+            )
+        }
+        _ => unreachable!("{name} is not a normalization function"),
+    })
 }
 
 /// `nn.*` constructors of this family; `None` when `name` is not one.
