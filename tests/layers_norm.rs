@@ -887,3 +887,78 @@ fn eval_mode_batch_norm_is_an_affine_map_of_the_running_stats() {
     assert!(y.allclose(&want, 1e-12, 1e-12));
     assert_eq!(m.num_batches_tracked.as_ref().unwrap().item::<i64>(), 0);
 }
+
+thread_local! {
+    /// The file of the last panic on this thread, written by the capturing hook.
+    static PANIC_FILE: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+#[test]
+fn misuse_panics_point_at_the_caller() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|info| {
+        let file = info.location().map(|l| l.file().to_string());
+        PANIC_FILE.with(|f| *f.borrow_mut() = file);
+    }));
+    let cases: Vec<Box<dyn FnOnce()>> = vec![
+        Box::new(|| {
+            F::batch_norm(
+                &Tensor::randn([1, 3]),
+                None,
+                None,
+                None,
+                None,
+                true,
+                0.1,
+                1e-5,
+            );
+        }),
+        Box::new(|| {
+            F::batch_norm(
+                &Tensor::randn([2, 3]),
+                None,
+                None,
+                None,
+                None,
+                false,
+                0.1,
+                1e-5,
+            );
+        }),
+        Box::new(|| {
+            F::batch_norm(&Tensor::randn([3]), None, None, None, None, true, 0.1, 1e-5);
+        }),
+        Box::new(|| {
+            BatchNorm2d::new(3).forward(&Tensor::randn([2, 3]));
+        }),
+        Box::new(|| {
+            BatchNorm2d::new(3).forward(&Tensor::randn([2, 4, 2, 2]));
+        }),
+        Box::new(|| {
+            InstanceNorm1d::new(3).forward(&Tensor::randn([2, 3, 1]));
+        }),
+        Box::new(|| {
+            GroupNorm::new(2, 4).forward(&Tensor::randn([2, 6, 3]));
+        }),
+        Box::new(|| {
+            GroupNorm::new(3, 4);
+        }),
+        Box::new(|| {
+            RMSNorm::new(&[4]).forward(&Tensor::randn([2, 3]));
+        }),
+        Box::new(|| {
+            LayerNorm::new(&[4]).forward(&Tensor::randn([2, 3]));
+        }),
+    ];
+    let mut wrong = Vec::new();
+    for (i, f) in cases.into_iter().enumerate() {
+        PANIC_FILE.with(|f| *f.borrow_mut() = None);
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        let file = PANIC_FILE.with(|f| f.borrow_mut().take());
+        if r.is_ok() || file.as_deref() != Some(file!()) {
+            wrong.push((i, file));
+        }
+    }
+    std::panic::set_hook(previous);
+    assert!(wrong.is_empty(), "panics reported elsewhere: {wrong:?}");
+}

@@ -172,10 +172,13 @@ fn batch_norm_impl(
         }
         (mean, (var + eps).rsqrt())
     } else {
-        let rm = running_mean
-            .unwrap_or_else(|| panic!("running_mean must be defined in evaluation mode"));
-        let rv =
-            running_var.unwrap_or_else(|| panic!("running_var must be defined in evaluation mode"));
+        // `let ... else` rather than a closure, so that the panic is reported at the caller.
+        let Some(rm) = running_mean else {
+            panic!("running_mean must be defined in evaluation mode");
+        };
+        let Some(rv) = running_var else {
+            panic!("running_var must be defined in evaluation mode");
+        };
         // The running statistics are not differentiated (ATen's `native_batch_norm`).
         (
             per_channel(&rm.detach(), ndim),
