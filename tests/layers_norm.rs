@@ -419,6 +419,22 @@ fn group_and_rms_norm_values_match_pytorch() {
 }
 
 #[test]
+fn empty_batches_leave_the_running_stats_alone() {
+    // As PyTorch: no checks, a copy of the input scaled by weight[0], zero gradients.
+    let (rm, rv) = (
+        Tensor::full_dtype([3], 0.5, F64),
+        Tensor::ones_dtype([2], F64),
+    );
+    let x = leaf(Tensor::zeros_dtype([0, 3], F64));
+    let w = leaf(Tensor::from_vec(vec![2.0f64, 3.0, 4.0], [3]));
+    let y = F::batch_norm(&x, Some(&rm), Some(&rv), Some(&w), None, true, 0.1, 1e-5);
+    assert_eq!(y.dims(), &[0, 3]);
+    assert_eq!(rm.to_vec::<f64>(), [0.5, 0.5, 0.5]);
+    y.sum().backward();
+    assert_eq!(w.grad().unwrap().to_vec::<f64>(), [0.0, 0.0, 0.0]);
+}
+
+#[test]
 fn without_running_stats_batch_statistics_are_always_used() {
     let opts = BatchNormOptions {
         track_running_stats: false,

@@ -135,6 +135,13 @@ fn batch_norm_impl(
     let ndim = input.ndim();
     // `input.sym_size(1)`, with its dim-range message for a 0-d or 1-d input.
     let channels = input.dims()[crate::shape::wrap_dim(1, ndim)];
+    if input.numel() == 0 {
+        // ATen's `_batch_norm_impl_index`: an empty input is returned as a copy (not a view,
+        // which would break the gradient chain) times `weight[0]` plus `bias[0]`, before any
+        // check, and the running statistics are left alone.
+        let first = |t: Option<&Tensor>| t.filter(|t| t.numel() > 0).map(|t| t.select(0, 0));
+        return affine(input.clone_tensor(), first(weight), first(bias));
+    }
     // `_batch_norm_impl_index`'s checks, in its order.
     for (name, t) in [
         ("running_mean", running_mean),
