@@ -978,3 +978,29 @@ fn misuse_panics_point_at_the_caller() {
     std::panic::set_hook(previous);
     assert!(wrong.is_empty(), "panics reported elsewhere: {wrong:?}");
 }
+
+#[test]
+fn running_statistics_round_trip_through_the_state_dict() {
+    let trained = BatchNorm1d::new(3).to_f64();
+    trained.forward(&x_of(&[4, 3], 2.0));
+    trained.forward(&x_of(&[6, 3], 1.0));
+    let fresh = BatchNorm1d::new(3).to_f64();
+    fresh
+        .load_state_dict(&trained.state_dict(), true)
+        .expect("a BatchNorm1d state dict loads into a BatchNorm1d");
+    assert_eq!(fresh.num_batches_tracked.as_ref().unwrap().item::<i64>(), 2);
+    for key in ["running_mean", "running_var"] {
+        let (a, b) = (fresh.state_dict(), trained.state_dict());
+        assert_eq!(
+            a.get(key).unwrap().to_vec::<f64>(),
+            b.get(key).unwrap().to_vec::<f64>()
+        );
+    }
+    trained.eval();
+    fresh.eval();
+    let x = x_of(&[2, 3], 1.0);
+    assert_eq!(
+        trained.forward(&x).to_vec::<f64>(),
+        fresh.forward(&x).to_vec::<f64>()
+    );
+}
