@@ -30,6 +30,8 @@
 
 mod activation;
 mod attention;
+// Normalization family: batch and instance norm (beside `normalization.rs`).
+mod batchnorm;
 mod container;
 mod conv;
 pub mod functional;
@@ -76,5 +78,10 @@ pub use module::{
     Buffer, FieldSink, Forward, ForwardModule, IncompatibleKeys, Module, ModuleField, Parameter,
     StateDict, TrainingFlag,
 };
-pub use normalization::LayerNorm;
+pub use normalization::{GroupNorm, LayerNorm, RMSNorm};
+// Normalization family: batch and instance norm.
+pub use batchnorm::{
+    BatchNorm1d, BatchNorm2d, BatchNorm3d, BatchNormOptions, InstanceNorm1d, InstanceNorm2d,
+    InstanceNorm3d, InstanceNormOptions,
+};
 pub use sparse::{Embedding, EmbeddingBag};

@@ -27,20 +27,6 @@ pub fn build_module(name: &str, a: &Args) -> Result<Box<dyn CaseModule>, String>
                 a.bool_or(2, "bias", true)?,
             ))
         }
-        "nn.LayerNorm" => {
-            a.only(&["normalized_shape", "eps", "elementwise_affine"], 3)?;
-            let shape: Vec<usize> = a
-                .req(0, "normalized_shape")?
-                .ints()?
-                .into_iter()
-                .map(|d| d as usize)
-                .collect();
-            fwd(nn::LayerNorm::with_options(
-                &shape,
-                a.f64_or(1, "eps", 1e-5)?,
-                a.bool_or(2, "elementwise_affine", true)?,
-            ))
-        }
         "nn.ReLU" => fwd(nn::ReLU::new()),
         "nn.Tanh" => fwd(nn::Tanh::new()),
         "nn.SiLU" => fwd(nn::SiLU::new()),
@@ -202,22 +188,6 @@ pub fn call_functional(name: &str, a: &Args) -> Option<EvalResult> {
                     &t(0, "input")?,
                     a.f64_or(1, "p", 0.5)?,
                     a.bool_or(2, "training", true)?,
-                )
-            }
-            "F.layer_norm" => {
-                a.only(&["weight", "bias", "eps"], 5)?;
-                let shape: Vec<usize> = a
-                    .req(1, "normalized_shape")?
-                    .ints()?
-                    .into_iter()
-                    .map(|d| d as usize)
-                    .collect();
-                F::layer_norm(
-                    &t(0, "input")?,
-                    &shape,
-                    a.opt_tensor(2, "weight")?.as_ref(),
-                    a.opt_tensor(3, "bias")?.as_ref(),
-                    a.f64_or(4, "eps", 1e-5)?,
                 )
             }
             other => return unsupported(format!("function {other}")),

@@ -18,7 +18,6 @@ mod shape;
 pub use attention::*;
 #[allow(unused_imports)]
 pub use conv::*;
-#[allow(unused_imports)]
 pub use normalization::*;
 #[allow(unused_imports)]
 pub use pooling::*;
@@ -124,44 +123,6 @@ pub fn dropout(x: &Tensor, p: f64, training: bool) -> Tensor {
         noise.div_(1.0 - p)
     });
     x.mul(&noise)
-}
-
-/// Normalises over the last `normalized_shape.len()` dims, then applies the optional elementwise
-/// affine (`F.layer_norm`).
-#[track_caller]
-pub fn layer_norm(
-    x: &Tensor,
-    normalized_shape: &[usize],
-    weight: Option<&Tensor>,
-    bias: Option<&Tensor>,
-    eps: f64,
-) -> Tensor {
-    let nd = x.ndim();
-    let k = normalized_shape.len();
-    if k > nd || x.dims()[nd - k..] != *normalized_shape {
-        panic!(
-            "Given normalized_shape={:?}, expected input with shape [*, {}], but got input of size{:?}",
-            normalized_shape,
-            normalized_shape
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-            x.dims()
-        );
-    }
-    let dims: Vec<i64> = ((nd - k) as i64..nd as i64).collect();
-    let mean = x.mean_dim(dims.clone(), true);
-    let var = x.var_correction(dims, 0.0, true);
-    let rstd = (var + eps).rsqrt();
-    let mut out = (x - &mean) * rstd;
-    if let Some(w) = weight {
-        out = out * w;
-    }
-    if let Some(b) = bias {
-        out = out + b;
-    }
-    out
 }
 
 /// `F.cosine_similarity(x1, x2, dim, eps)`: the inputs broadcast, each norm is clamped below by
