@@ -428,6 +428,10 @@ fn detect_is_causal_mask(mask: Option<&Tensor>, is_causal: Option<bool>, size: u
 /// A stack of `num_layers` copies of an encoder layer, then an optional norm
 /// (`nn.TransformerEncoder(encoder_layer, num_layers, norm)`). As in PyTorch, the layers are deep
 /// copies of `encoder_layer`: they all start with the same weights (children `layers.0`, ...).
+/// PyTorch's nested-tensor fast path (eval mode without grad, with a padding mask) is not
+/// reproduced: padded positions are computed and masked instead, which gives the same values
+/// at the positions that are not padding (the fast path fills padded ones with zeros before the
+/// final norm).
 ///
 /// ```
 /// use flambeau::nn::{Forward, Module, TransformerEncoder, TransformerEncoderLayer};

@@ -104,23 +104,9 @@ fn mha_gradcheck() {
                weights: bool| {
         let (wi, bi, wo) = params(v);
         let p = MhaParams {
-            embed_dim_to_check: e,
-            num_heads: h,
             in_proj_weight: Some(&wi),
             in_proj_bias: Some(&bi),
-            bias_k: None,
-            bias_v: None,
-            add_zero_attn: false,
-            dropout_p: 0.0,
-            out_proj_weight: &wo,
-            out_proj_bias: None,
-            training: true,
-            use_separate_proj_weight: false,
-            q_proj_weight: None,
-            k_proj_weight: None,
-            v_proj_weight: None,
-            static_k: None,
-            static_v: None,
+            ..MhaParams::new(e, h, &wo)
         };
         let (out, w) = F::multi_head_attention_forward(q, k, val, &p, opts);
         if weights { w.unwrap() } else { out }

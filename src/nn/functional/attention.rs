@@ -240,6 +240,42 @@ pub struct MhaParams<'a> {
     pub static_v: Option<&'a Tensor>,
 }
 
+impl<'a> MhaParams<'a> {
+    /// Only the sizes and the output projection, everything else off (no input projection, no
+    /// biases, no dropout, training mode); fill the rest with struct update syntax.
+    ///
+    /// ```
+    /// use flambeau::nn::functional::{self as F, MhaOptions, MhaParams};
+    /// use flambeau::Tensor;
+    /// let (w_in, w_out) = (Tensor::randn([12, 4]), Tensor::randn([4, 4]));
+    /// let p = MhaParams { in_proj_weight: Some(&w_in), ..MhaParams::new(4, 2, &w_out) };
+    /// let x = Tensor::randn([3, 2, 4]);
+    /// let (out, _) = F::multi_head_attention_forward(&x, &x, &x, &p, MhaOptions::default());
+    /// assert_eq!(out.dims(), &[3, 2, 4]);
+    /// ```
+    pub fn new(embed_dim_to_check: usize, num_heads: usize, out_proj_weight: &'a Tensor) -> Self {
+        MhaParams {
+            embed_dim_to_check,
+            num_heads,
+            in_proj_weight: None,
+            in_proj_bias: None,
+            bias_k: None,
+            bias_v: None,
+            add_zero_attn: false,
+            dropout_p: 0.0,
+            out_proj_weight,
+            out_proj_bias: None,
+            training: true,
+            use_separate_proj_weight: false,
+            q_proj_weight: None,
+            k_proj_weight: None,
+            v_proj_weight: None,
+            static_k: None,
+            static_v: None,
+        }
+    }
+}
+
 /// `F._canonical_mask`: a bool mask becomes 0 / `-inf` in `target`; a float mask stays as it is.
 /// `other` is the other mask's dtype, for PyTorch's warning about mixing mask types.
 #[track_caller]
@@ -479,20 +515,10 @@ pub fn multi_head_attention_forward(
     let (mut query, mut key, mut value) = (query.clone(), key.clone(), value.clone());
     let mut key_padding_mask = opts.key_padding_mask.cloned();
     if !is_batched {
-        // Keep `is` identities, which select the packed projections below.
-        let same_kv = key.is_same(&value);
-        let same_qk = query.is_same(&key);
+        // Three new tensors, as in PyTorch: unbatched inputs take the three-product projection.
         query = query.unsqueeze(1);
-        key = if same_qk {
-            query.clone()
-        } else {
-            key.unsqueeze(1)
-        };
-        value = if same_kv {
-            key.clone()
-        } else {
-            value.unsqueeze(1)
-        };
+        key = key.unsqueeze(1);
+        value = value.unsqueeze(1);
         key_padding_mask = key_padding_mask.map(|m| m.unsqueeze(0));
     }
     let (tgt_len, bsz, embed_dim) = (query.dims()[0], query.dims()[1], query.dims()[2]);
