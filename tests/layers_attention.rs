@@ -538,3 +538,32 @@ fn encoder_copies_start_identical_and_are_independent() {
     assert!(enc.layers[1].linear1.weight.requires_grad() && enc.layers[1].linear1.weight.is_leaf());
     assert_eq!(enc.parameters().len(), 3 * 12);
 }
+
+#[test]
+fn fully_masked_rows_as_pytorch() {
+    let _g = rng_lock();
+    manual_seed(17);
+    let mut m = MultiheadAttention::new(4, 2);
+    m.to_dtype(DType::F64);
+    no_grad(|| m.out_proj.bias.as_ref().unwrap().fill_(0.25));
+    let x = Tensor::randn([3, 2, 4]).to_dtype(DType::F64);
+    let kpm = Tensor::from_vec(vec![true, true, true, false, false, true], [2, 3]);
+    // The weights path is a plain softmax: NaN for a batch whose keys are all padding, as PyTorch.
+    let opts = MhaOptions {
+        key_padding_mask: Some(&kpm),
+        ..Default::default()
+    };
+    let (out, w) = m.self_attention(&x, opts);
+    assert!(out.select(1, 0).isnan().all_true() && w.unwrap().select(0, 0).isnan().all_true());
+    assert!(!out.select(1, 1).isnan().any_true());
+    // The SDPA path (need_weights=False) gives zero attention there: the output is out_proj's bias.
+    let (out, _) = m.self_attention(
+        &x,
+        MhaOptions {
+            need_weights: false,
+            ..opts
+        },
+    );
+    assert!(out.select(1, 0).eq(0.25).all_true());
+    assert!(!out.select(1, 1).eq(0.25).all_true());
+}

@@ -276,3 +276,71 @@ fn errors_match_pytorch() {
         err("feature_number")
     );
 }
+
+thread_local! {
+    static LOCATION: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Misuse panics point at the caller's line, not at a file under src/.
+#[test]
+fn panics_point_at_the_caller() {
+    static HOOK: Mutex<()> = Mutex::new(());
+    let _h = HOOK.lock().unwrap_or_else(|e| e.into_inner());
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|info| {
+        let loc = info.location().map(|l| l.file().replace('\\', "/"));
+        LOCATION.with(|l| *l.borrow_mut() = loc);
+    }));
+    let x3 = Tensor::randn([3, 2, 4]);
+    let mha = MultiheadAttention::new(4, 2);
+    let q = Tensor::randn([2, 3, 4]);
+    let cases: Vec<ErrorCase<'_>> = vec![
+        (
+            "MultiheadAttention::new",
+            Box::new(|| drop(MultiheadAttention::new(6, 4))),
+        ),
+        (
+            "scaled_dot_product_attention",
+            Box::new(|| {
+                drop(F::scaled_dot_product_attention(
+                    &q,
+                    &q.to_dtype(DType::F64),
+                    &q,
+                    None,
+                    0.0,
+                    false,
+                    None,
+                ))
+            }),
+        ),
+        (
+            "MultiheadAttention::forward",
+            Box::new(|| {
+                drop(mha.self_attention(
+                    &x3,
+                    MhaOptions {
+                        is_causal: true,
+                        ..Default::default()
+                    },
+                ))
+            }),
+        ),
+        (
+            "TransformerActivation::parse",
+            Box::new(|| {
+                TransformerActivation::parse("tanh");
+            }),
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (what, f) in cases {
+        LOCATION.with(|l| *l.borrow_mut() = None);
+        assert!(catch_unwind(AssertUnwindSafe(f)).is_err());
+        let loc = LOCATION.with(|l| l.borrow_mut().take()).unwrap_or_default();
+        if loc != file!().replace('\\', "/") {
+            wrong.push(format!("{what}: {loc}"));
+        }
+    }
+    std::panic::set_hook(previous);
+    assert!(wrong.is_empty(), "{wrong:?}");
+}
