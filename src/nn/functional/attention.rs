@@ -573,23 +573,25 @@ pub fn multi_head_attention_forward(
         );
     }
 
-    // In-projection.
+    // In-projection (panics inline, not in closures, so they report the caller's line).
     let (q, mut k, mut v) = if !p.use_separate_proj_weight {
-        let w = p.in_proj_weight.unwrap_or_else(|| {
+        let Some(w) = p.in_proj_weight else {
             panic!("use_separate_proj_weight is False but in_proj_weight is None")
-        });
+        };
         in_projection_packed(&query, &key, &value, w, p.in_proj_bias)
     } else {
-        let get = |w: Option<&'_ Tensor>, n: &str| {
-            w.cloned()
-                .unwrap_or_else(|| panic!("use_separate_proj_weight is True but {n} is None"))
+        let (Some(wq), Some(wk), Some(wv)) = (p.q_proj_weight, p.k_proj_weight, p.v_proj_weight)
+        else {
+            let n = if p.q_proj_weight.is_none() {
+                "q_proj_weight"
+            } else if p.k_proj_weight.is_none() {
+                "k_proj_weight"
+            } else {
+                "v_proj_weight"
+            };
+            panic!("use_separate_proj_weight is True but {n} is None")
         };
-        let (wq, wk, wv) = (
-            get(p.q_proj_weight, "q_proj_weight"),
-            get(p.k_proj_weight, "k_proj_weight"),
-            get(p.v_proj_weight, "v_proj_weight"),
-        );
-        in_projection(&query, &key, &value, &wq, &wk, &wv, p.in_proj_bias)
+        in_projection(&query, &key, &value, wq, wk, wv, p.in_proj_bias)
     };
 
     // Attention mask to 3-D.
@@ -641,25 +643,26 @@ pub fn multi_head_attention_forward(
     // Heads into the batch: (B*H, L, head_dim).
     let bh = bsz * num_heads;
     let q = q.reshape([tgt_len, bh, head_dim]).transpose(0, 1);
-    let check_static = |s: &Tensor, n: &str| {
-        if s.dims()[0] != bh {
-            panic!("expecting {n}.size(0) of {bh}, but got {}", s.dims()[0]);
+    for (s, n) in [(p.static_k, "static_k"), (p.static_v, "static_v")] {
+        if let Some(s) = s {
+            if s.dims()[0] != bh {
+                panic!("expecting {n}.size(0) of {bh}, but got {}", s.dims()[0]);
+            }
+            if s.dims()[2] != head_dim {
+                panic!(
+                    "expecting {n}.size(2) of {head_dim}, but got {}",
+                    s.dims()[2]
+                );
+            }
         }
-        if s.dims()[2] != head_dim {
-            panic!(
-                "expecting {n}.size(2) of {head_dim}, but got {}",
-                s.dims()[2]
-            );
-        }
-        s.clone()
-    };
+    }
     k = match p.static_k {
         None => k.reshape([k.dims()[0], bh, head_dim]).transpose(0, 1),
-        Some(s) => check_static(s, "static_k"),
+        Some(s) => s.clone(),
     };
     v = match p.static_v {
         None => v.reshape([v.dims()[0], bh, head_dim]).transpose(0, 1),
-        Some(s) => check_static(s, "static_v"),
+        Some(s) => s.clone(),
     };
 
     if p.add_zero_attn {
