@@ -49,7 +49,6 @@ mod transformer;
 pub mod utils;
 
 // The layer families (each file re-exports its public modules).
-#[allow(unused_imports)]
 pub use attention::*;
 #[allow(unused_imports)]
 pub use conv::*;
@@ -59,7 +58,6 @@ pub use pooling::*;
 pub use resampling::*;
 #[allow(unused_imports)]
 pub use rnn::*;
-#[allow(unused_imports)]
 pub use transformer::*;
 
 pub use activation::{

@@ -6,6 +6,8 @@ pub mod higher_order;
 pub mod layers;
 pub mod modules;
 pub mod nn;
+// Module strings of ops.json's module cases (they have no `module_expr`).
+pub mod pyexpr;
 
 use flambeau::{DType, Tensor};
 use serde_json::Value as Json;

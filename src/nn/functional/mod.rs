@@ -14,7 +14,6 @@ mod normalization;
 mod pooling;
 mod shape;
 
-#[allow(unused_imports)]
 pub use attention::*;
 #[allow(unused_imports)]
 pub use conv::*;
