@@ -86,11 +86,7 @@ impl Default for TransformerLayerOptions {
 /// `LayerNorm(d_model, eps=eps, bias=bias)`.
 #[track_caller]
 pub(crate) fn layer_norm(d_model: usize, eps: f64, bias: bool) -> LayerNorm {
-    let mut ln = LayerNorm::with_options(&[d_model], eps, true);
-    if !bias {
-        ln.bias = None;
-    }
-    ln
+    LayerNorm::with_bias(&[d_model], eps, true, bias)
 }
 
 /// `copy.deepcopy(module)`: the same values in new tensors.
