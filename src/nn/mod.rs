@@ -53,7 +53,6 @@ pub use attention::*;
 pub use conv::*;
 #[allow(unused_imports)]
 pub use hooks::*;
-#[allow(unused_imports)]
 pub use pooling::*;
 #[allow(unused_imports)]
 pub use resampling::*;

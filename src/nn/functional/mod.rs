@@ -20,7 +20,6 @@ pub use attention::*;
 pub use conv::*;
 #[allow(unused_imports)]
 pub use normalization::*;
-#[allow(unused_imports)]
 pub use pooling::*;
 #[allow(unused_imports)]
 pub use shape::*;
