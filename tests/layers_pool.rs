@@ -13,10 +13,10 @@ mod common;
 mod reprs_errors;
 
 use flambeau::autograd::{GradcheckOptions, gradcheck, gradgradcheck};
+use flambeau::nn;
 use flambeau::nn::functional::{
     self as F, AdaptiveSize, AvgPool1dOptions, AvgPool2dOptions, MaxPool1dOptions, MaxPool2dOptions,
 };
-use flambeau::nn;
 use flambeau::{DType, Generator, Tensor};
 
 const F64: DType = DType::F64;

@@ -51,11 +51,18 @@ fn adaptive_bounds(o: usize, out: usize, size: usize) -> (usize, usize) {
     (o * size / out, ((o + 1) * size).div_ceil(out))
 }
 
+/// The elements of one window row: `count` elements `step` apart from `start` (an iterator, so
+/// the loop carries no bounds checks).
+#[inline(always)]
+fn row<T: Copy>(x: &[T], start: usize, step: usize, count: usize) -> impl Iterator<Item = T> + '_ {
+    let tail = if count == 0 { &[][..] } else { &x[start..] };
+    tail.iter().step_by(step.max(1)).take(count).copied()
+}
+
 /// The window maximum and its flattened position: the first position is the default, and a later
 /// element replaces the running maximum when it is greater or NaN (ATen's
 /// `(val > maxval) || is_nan(val)`), so the last NaN of a window wins.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 fn window_max<T: Num>(
     x: &[T],
     base: usize,
@@ -66,21 +73,35 @@ fn window_max<T: Num>(
 ) -> (T, i64) {
     let mut maxval = T::lowest();
     let mut maxindex = (h0 * width + w0) as i64;
-    let mut ih = h0;
-    while ih < h1 {
-        let row = base + ih * sh;
-        let mut iw = w0;
-        while iw < w1 {
-            let v = x[row + iw * sw];
+    let count = (w1 - w0).div_ceil(dw);
+    for ih in (h0..h1).step_by(dh) {
+        let first = ih * width + w0;
+        for (k, v) in row(x, base + ih * sh + w0 * sw, sw * dw, count).enumerate() {
             if v > maxval || v.is_nan() {
                 maxval = v;
-                maxindex = (ih * width + iw) as i64;
+                maxindex = (first + k * dw) as i64;
             }
-            iw += dw;
         }
-        ih += dh;
     }
     (maxval, maxindex)
+}
+
+/// The sum of a window (rows, then columns, in the input's dtype: ATen's order).
+#[inline(always)]
+fn window_sum<T: Num>(
+    x: &[T],
+    base: usize,
+    (sh, sw): (usize, usize),
+    (h0, h1): (usize, usize),
+    (w0, w1): (usize, usize),
+) -> T {
+    let mut sum = T::zero();
+    for ih in h0..h1 {
+        for v in row(x, base + ih * sh + w0 * sw, sw, w1 - w0) {
+            sum += v;
+        }
+    }
+    sum
 }
 
 /// `max_pool2d_with_indices`: per output, the window maximum and its position in the plane.
@@ -239,13 +260,7 @@ pub(crate) fn avg_pool2d<T: Num>(
                     out.push(T::zero());
                     continue;
                 }
-                let mut sum = T::zero();
-                for ih in h0..h1 {
-                    let row = base + ih * sh;
-                    for iw in w0..w1 {
-                        sum += x[row + iw * sw];
-                    }
-                }
+                let sum = window_sum(x, base, (sh, sw), (h0, h1), (w0, w1));
                 let factor = avg_divide_factor(divisor, ph * pw, (h1 - h0) * (w1 - w0));
                 out.push(sum / T::from_i64(factor));
             }
@@ -305,13 +320,7 @@ pub(crate) fn adaptive_avg_pool2d<T: Num>(x: &[T], layout: &Layout, output: [usi
         for oh in 0..oh_n {
             let (h0, h1) = adaptive_bounds(oh, oh_n, ih_n);
             for &(w0, w1) in &cols {
-                let mut sum = T::zero();
-                for ih in h0..h1 {
-                    let row = base + ih * sh;
-                    for iw in w0..w1 {
-                        sum += x[row + iw * sw];
-                    }
-                }
+                let sum = window_sum(x, base, (sh, sw), (h0, h1), (w0, w1));
                 out.push(sum / T::from_i64((h1 - h0) as i64) / T::from_i64((w1 - w0) as i64));
             }
         }
