@@ -650,3 +650,62 @@ fn float32_results_are_bit_identical() {
         ]
     );
 }
+
+/// Inputs large enough to be split over threads give the same values, indices and gradients as
+/// each sample pooled alone (small enough to run on one thread).
+#[test]
+fn large_inputs_match_per_sample_results() {
+    let g = Generator::new().manual_seed(11);
+    let x = distinct(&g, &[8, 8, 32, 32]).requires_grad_(true);
+    let gy = Tensor::randn_gen([8, 8, 16, 16], F64, &g);
+    let pools: Vec<(&str, PoolFn)> = vec![
+        ("max", |x| {
+            F::max_pool2d_with_indices(x, MaxPool2dOptions::new(3).stride(2).padding(1))
+        }),
+        ("adaptive max", |x| {
+            F::adaptive_max_pool2d_with_indices(x, 16)
+        }),
+        ("avg", |x| {
+            let y = F::avg_pool2d(x, AvgPool2dOptions::new(3).stride(2).padding(1));
+            (y.clone(), y.detach())
+        }),
+        ("adaptive avg", |x| {
+            let y = F::adaptive_avg_pool2d(x, 16);
+            (y.clone(), y.detach())
+        }),
+    ];
+    for (name, pool) in pools {
+        let (y, i) = pool(&x);
+        let gx = flambeau::autograd::grad(&[&y], &[&x], &[Some(gy.clone())], false, false, false);
+        let gx = gx[0].as_ref().unwrap();
+        for n in 0..8 {
+            let xn = x.detach().select(0, n).requires_grad_(true);
+            let (yn, in_) = pool(&xn);
+            assert_eq!(
+                y.select(0, n).to_vec::<f64>(),
+                yn.to_vec::<f64>(),
+                "{name} values"
+            );
+            assert_eq!(
+                i.select(0, n).to_vec::<f64>(),
+                in_.to_vec::<f64>(),
+                "{name} indices"
+            );
+            let gn = flambeau::autograd::grad(
+                &[&yn],
+                &[&xn],
+                &[Some(gy.select(0, n))],
+                false,
+                false,
+                false,
+            );
+            assert_eq!(
+                gx.select(0, n).to_vec::<f64>(),
+                gn[0].as_ref().unwrap().to_vec::<f64>(),
+                "{name} grads"
+            );
+        }
+    }
+}
+
+type PoolFn = fn(&Tensor) -> (Tensor, Tensor);

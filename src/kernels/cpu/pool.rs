@@ -1,7 +1,9 @@
 //! Window reductions for pooling: max with argmax indices, average, plain and adaptive, and their
 //! backward scatters. Every kernel treats the last two dims as the plane (height, width) and every
 //! leading dim as one more plane; inputs are read through their strides in place (no copy), and
-//! results are new contiguous buffers (planes × output height × output width).
+//! results are new contiguous buffers (planes × output height × output width). Large poolings
+//! spread their planes over rayon's pool; each plane is computed alone, so results never depend
+//! on the thread count.
 //!
 //! The loops follow ATen's contiguous CPU kernels (`aten/src/ATen/native/cpu/MaxPoolKernel.cpp`
 //! `cpu_max_pool`, `AvgPoolKernel.cpp` `cpu_avg_pool`, `AdaptiveAvgPoolKernel.cpp`,
@@ -104,51 +106,112 @@ fn window_sum<T: Num>(
     sum
 }
 
-/// `max_pool2d_with_indices`: per output, the window maximum and its position in the plane.
-pub(crate) fn max_pool2d<T: Num>(x: &[T], layout: &Layout, w: &PoolWindows) -> (Vec<T>, Vec<i64>) {
+/// Below this many elements read and written, a pooling runs on the calling thread; above it,
+/// its planes are spread over rayon's pool (each plane is independent, as in ATen's
+/// `parallel_for` over channels, so the results do not depend on the split).
+const PARALLEL_MIN_ELEMENTS: usize = 1 << 16;
+
+/// Runs `f(plane, out)` for every plane with its chunk of the output (`chunk` elements each).
+fn per_plane<T: Send>(
+    out: &mut [T],
+    chunk: usize,
+    work: usize,
+    f: impl Fn(usize, &mut [T]) + Sync + Send,
+) {
+    if chunk == 0 {
+        return;
+    }
+    if work >= PARALLEL_MIN_ELEMENTS && rayon::current_num_threads() > 1 {
+        use rayon::prelude::*;
+        out.par_chunks_mut(chunk)
+            .enumerate()
+            .for_each(|(p, o)| f(p, o));
+    } else {
+        out.chunks_mut(chunk).enumerate().for_each(|(p, o)| f(p, o));
+    }
+}
+
+/// Runs `f(plane, values, indices)` for every plane with its chunks of two outputs.
+fn per_plane2<T: Send, U: Send>(
+    (a, b): (&mut [T], &mut [U]),
+    chunk: usize,
+    work: usize,
+    f: impl Fn(usize, &mut [T], &mut [U]) + Sync + Send,
+) {
+    if chunk == 0 {
+        return;
+    }
+    if work >= PARALLEL_MIN_ELEMENTS && rayon::current_num_threads() > 1 {
+        use rayon::prelude::*;
+        a.par_chunks_mut(chunk)
+            .zip(b.par_chunks_mut(chunk))
+            .enumerate()
+            .for_each(|(p, (a, b))| f(p, a, b));
+    } else {
+        a.chunks_mut(chunk)
+            .zip(b.chunks_mut(chunk))
+            .enumerate()
+            .for_each(|(p, (a, b))| f(p, a, b));
+    }
+}
+
+/// The maxima of every window given by row bounds `rows` and column bounds `cols` (with their
+/// dilations), and their positions in the plane: the shared body of the max poolings.
+fn max_windows<T: Num>(
+    x: &[T],
+    layout: &Layout,
+    rows: &[(usize, usize)],
+    cols: &[(usize, usize)],
+    (dh, dw): (usize, usize),
+) -> (Vec<T>, Vec<i64>) {
     let (offsets, sh, sw) = planes(layout);
-    let [oh_n, ow_n] = w.output;
-    let [ih_n, iw_n] = w.input;
-    let n = offsets.len() * oh_n * ow_n;
-    let (mut out, mut idx) = (alloc::buffer(n), alloc::buffer(n));
-    // The column bounds are the same for every row and plane: computed once.
-    let cols: Vec<(usize, usize)> = (0..ow_n)
-        .map(|ow| {
-            max_bounds(
-                ow,
-                iw_n,
-                w.kernel[1],
-                w.stride[1],
-                w.padding[1],
-                w.dilation[1],
-            )
-        })
-        .collect();
-    for &base in &offsets {
-        for oh in 0..oh_n {
-            let (h0, h1) = max_bounds(
-                oh,
-                ih_n,
-                w.kernel[0],
-                w.stride[0],
-                w.padding[0],
-                w.dilation[0],
-            );
-            for &(w0, w1) in &cols {
-                let (v, i) = window_max(
-                    x,
-                    base,
-                    (sh, sw),
-                    iw_n,
-                    (h0, h1, w.dilation[0]),
-                    (w0, w1, w.dilation[1]),
-                );
-                out.push(v);
-                idx.push(i);
+    let width = layout.dims()[layout.ndim() - 1];
+    let chunk = rows.len() * cols.len();
+    let n = offsets.len() * chunk;
+    let (mut out, mut idx) = (alloc::zeroed::<T>(n), alloc::zeroed::<i64>(n));
+    let work = layout.numel() + n;
+    per_plane2((&mut out, &mut idx), chunk, work, |p, out, idx| {
+        let base = offsets[p];
+        let mut k = 0;
+        for &(h0, h1) in rows {
+            for &(w0, w1) in cols {
+                let (v, i) = window_max(x, base, (sh, sw), width, (h0, h1, dh), (w0, w1, dw));
+                out[k] = v;
+                idx[k] = i;
+                k += 1;
             }
         }
-    }
+    });
     (out, idx)
+}
+
+/// `max_pool2d_with_indices`: per output, the window maximum and its position in the plane.
+pub(crate) fn max_pool2d<T: Num>(x: &[T], layout: &Layout, w: &PoolWindows) -> (Vec<T>, Vec<i64>) {
+    let bounds = |axis: usize| -> Vec<(usize, usize)> {
+        (0..w.output[axis])
+            .map(|o| {
+                let (k, s, p, d) = (
+                    w.kernel[axis],
+                    w.stride[axis],
+                    w.padding[axis],
+                    w.dilation[axis],
+                );
+                max_bounds(o, w.input[axis], k, s, p, d)
+            })
+            .collect()
+    };
+    max_windows(
+        x,
+        layout,
+        &bounds(0),
+        &bounds(1),
+        (w.dilation[0], w.dilation[1]),
+    )
+}
+
+/// The adaptive windows of one axis.
+fn adaptive_axis(out: usize, size: usize) -> Vec<(usize, usize)> {
+    (0..out).map(|o| adaptive_bounds(o, out, size)).collect()
 }
 
 /// `adaptive_max_pool2d`: per output, the maximum of its adaptive window and its position.
@@ -157,26 +220,10 @@ pub(crate) fn adaptive_max_pool2d<T: Num>(
     layout: &Layout,
     output: [usize; 2],
 ) -> (Vec<T>, Vec<i64>) {
-    let (offsets, sh, sw) = planes(layout);
     let nd = layout.ndim();
-    let (ih_n, iw_n) = (layout.dims()[nd - 2], layout.dims()[nd - 1]);
-    let [oh_n, ow_n] = output;
-    let n = offsets.len() * oh_n * ow_n;
-    let (mut out, mut idx) = (alloc::buffer(n), alloc::buffer(n));
-    let cols: Vec<(usize, usize)> = (0..ow_n)
-        .map(|ow| adaptive_bounds(ow, ow_n, iw_n))
-        .collect();
-    for &base in &offsets {
-        for oh in 0..oh_n {
-            let (h0, h1) = adaptive_bounds(oh, oh_n, ih_n);
-            for &(w0, w1) in &cols {
-                let (v, i) = window_max(x, base, (sh, sw), iw_n, (h0, h1, 1), (w0, w1, 1));
-                out.push(v);
-                idx.push(i);
-            }
-        }
-    }
-    (out, idx)
+    let rows = adaptive_axis(output[0], layout.dims()[nd - 2]);
+    let cols = adaptive_axis(output[1], layout.dims()[nd - 1]);
+    max_windows(x, layout, &rows, &cols, (1, 1))
 }
 
 /// The max poolings' backward (ATen's `cpu_max_pool_backward`): zeros of `planes × plane_size`,
@@ -189,30 +236,23 @@ pub(crate) fn max_pool2d_backward<T: Num>(
     plane_size: usize,
 ) -> Vec<T> {
     let nd = layout.ndim();
-    let per_plane: usize = layout.dims()[nd.saturating_sub(2)..].iter().product();
-    let planes = layout.numel().checked_div(per_plane).unwrap_or(0);
-    let mut gi = alloc::zeroed(planes * plane_size);
-    if layout.numel() == 0 {
-        return gi;
-    }
-    let (mut plane, mut count) = (0usize, 0usize);
-    for_each_offset(
-        layout.dims(),
-        [&layout.strides, &indices_layout.strides],
-        [layout.offset, indices_layout.offset],
-        |[g, i]| {
-            let at = indices[i];
-            // ATen skips the -1 of an empty window.
-            if at >= 0 {
-                gi[plane * plane_size + at as usize] += grad[g];
+    let (oh_n, ow_n) = (layout.dims()[nd - 2], layout.dims()[nd - 1]);
+    let (g_offsets, gh, gw) = planes(layout);
+    let (i_offsets, ih, iw) = planes(indices_layout);
+    let mut gi = alloc::zeroed(g_offsets.len() * plane_size);
+    let work = layout.numel() + gi.len();
+    per_plane(&mut gi, plane_size, work, |p, dst| {
+        let (gb, ib) = (g_offsets[p], i_offsets[p]);
+        for oh in 0..oh_n {
+            for ow in 0..ow_n {
+                let at = indices[ib + oh * ih + ow * iw];
+                // ATen skips the -1 of an empty window.
+                if at >= 0 {
+                    dst[at as usize] += grad[gb + oh * gh + ow * gw];
+                }
             }
-            count += 1;
-            if count == per_plane {
-                count = 0;
-                plane += 1;
-            }
-        },
-    );
+        }
+    });
     gi
 }
 
@@ -228,6 +268,18 @@ fn avg_bounds(o: usize, size: usize, k: usize, s: usize, p: usize) -> (usize, us
     (start as usize, end.max(start) as usize, padded)
 }
 
+/// The average-pool windows of both axes: (start, end, size with padding) per output position.
+type AvgAxes = (Vec<(usize, usize, usize)>, Vec<(usize, usize, usize)>);
+
+fn avg_axes(w: &PoolWindows) -> AvgAxes {
+    let axis = |a: usize| {
+        (0..w.output[a])
+            .map(|o| avg_bounds(o, w.input[a], w.kernel[a], w.stride[a], w.padding[a]))
+            .collect()
+    };
+    (axis(0), axis(1))
+}
+
 /// The divisor of one average-pool window.
 #[inline]
 fn avg_divide_factor(d: AvgDivisor, padded: usize, inside: usize) -> i64 {
@@ -238,7 +290,8 @@ fn avg_divide_factor(d: AvgDivisor, padded: usize, inside: usize) -> i64 {
     }
 }
 
-/// `avg_pool2d`: each window's sum (rows, then columns, in the input's dtype) over the divisor.
+/// `avg_pool2d`: each window's sum (rows, then columns, in the input's dtype) over the divisor;
+/// a window entirely in the padding gives 0.
 pub(crate) fn avg_pool2d<T: Num>(
     x: &[T],
     layout: &Layout,
@@ -246,31 +299,45 @@ pub(crate) fn avg_pool2d<T: Num>(
     divisor: AvgDivisor,
 ) -> Vec<T> {
     let (offsets, sh, sw) = planes(layout);
-    let [oh_n, ow_n] = w.output;
-    let [ih_n, iw_n] = w.input;
-    let mut out = alloc::buffer(offsets.len() * oh_n * ow_n);
-    let cols: Vec<(usize, usize, usize)> = (0..ow_n)
-        .map(|ow| avg_bounds(ow, iw_n, w.kernel[1], w.stride[1], w.padding[1]))
-        .collect();
-    for &base in &offsets {
-        for oh in 0..oh_n {
-            let (h0, h1, ph) = avg_bounds(oh, ih_n, w.kernel[0], w.stride[0], w.padding[0]);
+    let (rows, cols) = avg_axes(w);
+    let chunk = rows.len() * cols.len();
+    let mut out = alloc::zeroed(offsets.len() * chunk);
+    let work = layout.numel() + out.len();
+    per_plane(&mut out, chunk, work, |p, out| {
+        let base = offsets[p];
+        let mut k = 0;
+        for &(h0, h1, ph) in &rows {
             for &(w0, w1, pw) in &cols {
-                if h0 >= h1 || w0 >= w1 {
-                    out.push(T::zero());
-                    continue;
+                if h0 < h1 && w0 < w1 {
+                    let sum = window_sum(x, base, (sh, sw), (h0, h1), (w0, w1));
+                    let factor = avg_divide_factor(divisor, ph * pw, (h1 - h0) * (w1 - w0));
+                    out[k] = sum / T::from_i64(factor);
                 }
-                let sum = window_sum(x, base, (sh, sw), (h0, h1), (w0, w1));
-                let factor = avg_divide_factor(divisor, ph * pw, (h1 - h0) * (w1 - w0));
-                out.push(sum / T::from_i64(factor));
+                k += 1;
             }
         }
-    }
+    });
     out
 }
 
+/// Adds `delta` to every element of the window `(h0..h1) × (w0..w1)` of a contiguous plane.
+#[inline(always)]
+fn spread<T: Num>(
+    dst: &mut [T],
+    width: usize,
+    (h0, h1): (usize, usize),
+    (w0, w1): (usize, usize),
+    delta: T,
+) {
+    for ih in h0..h1 {
+        for v in &mut dst[ih * width + w0..ih * width + w1] {
+            *v += delta;
+        }
+    }
+}
+
 /// `avg_pool2d_backward` (ATen's `cpu_avg_pool_backward`): each output's gradient over its
-/// divisor, added to every input position of its window.
+/// divisor, added to every input position of its window, in output order.
 pub(crate) fn avg_pool2d_backward<T: Num>(
     grad: &[T],
     layout: &Layout,
@@ -278,31 +345,23 @@ pub(crate) fn avg_pool2d_backward<T: Num>(
     divisor: AvgDivisor,
 ) -> Vec<T> {
     let (offsets, sh, sw) = planes(layout);
-    let [oh_n, ow_n] = w.output;
+    let (rows, cols) = avg_axes(w);
     let [ih_n, iw_n] = w.input;
-    let plane = ih_n * iw_n;
-    let mut gi = alloc::zeroed(offsets.len() * plane);
-    let cols: Vec<(usize, usize, usize)> = (0..ow_n)
-        .map(|ow| avg_bounds(ow, iw_n, w.kernel[1], w.stride[1], w.padding[1]))
-        .collect();
-    for (p, &base) in offsets.iter().enumerate() {
-        let dst = &mut gi[p * plane..(p + 1) * plane];
-        for oh in 0..oh_n {
-            let (h0, h1, ph) = avg_bounds(oh, ih_n, w.kernel[0], w.stride[0], w.padding[0]);
+    let mut gi = alloc::zeroed(offsets.len() * ih_n * iw_n);
+    let work = layout.numel() + gi.len();
+    per_plane(&mut gi, ih_n * iw_n, work, |p, dst| {
+        let base = offsets[p];
+        for (oh, &(h0, h1, ph)) in rows.iter().enumerate() {
             for (ow, &(w0, w1, pw)) in cols.iter().enumerate() {
                 if h0 >= h1 || w0 >= w1 {
                     continue;
                 }
                 let factor = avg_divide_factor(divisor, ph * pw, (h1 - h0) * (w1 - w0));
                 let delta = grad[base + oh * sh + ow * sw] / T::from_i64(factor);
-                for ih in h0..h1 {
-                    for v in &mut dst[ih * iw_n + w0..ih * iw_n + w1] {
-                        *v += delta;
-                    }
-                }
+                spread(dst, iw_n, (h0, h1), (w0, w1), delta);
             }
         }
-    }
+    });
     gi
 }
 
@@ -310,21 +369,22 @@ pub(crate) fn avg_pool2d_backward<T: Num>(
 pub(crate) fn adaptive_avg_pool2d<T: Num>(x: &[T], layout: &Layout, output: [usize; 2]) -> Vec<T> {
     let (offsets, sh, sw) = planes(layout);
     let nd = layout.ndim();
-    let (ih_n, iw_n) = (layout.dims()[nd - 2], layout.dims()[nd - 1]);
-    let [oh_n, ow_n] = output;
-    let mut out = alloc::buffer(offsets.len() * oh_n * ow_n);
-    let cols: Vec<(usize, usize)> = (0..ow_n)
-        .map(|ow| adaptive_bounds(ow, ow_n, iw_n))
-        .collect();
-    for &base in &offsets {
-        for oh in 0..oh_n {
-            let (h0, h1) = adaptive_bounds(oh, oh_n, ih_n);
+    let rows = adaptive_axis(output[0], layout.dims()[nd - 2]);
+    let cols = adaptive_axis(output[1], layout.dims()[nd - 1]);
+    let chunk = rows.len() * cols.len();
+    let mut out = alloc::zeroed(offsets.len() * chunk);
+    let work = layout.numel() + out.len();
+    per_plane(&mut out, chunk, work, |p, out| {
+        let base = offsets[p];
+        let mut k = 0;
+        for &(h0, h1) in &rows {
             for &(w0, w1) in &cols {
                 let sum = window_sum(x, base, (sh, sw), (h0, h1), (w0, w1));
-                out.push(sum / T::from_i64((h1 - h0) as i64) / T::from_i64((w1 - w0) as i64));
+                out[k] = sum / T::from_i64((h1 - h0) as i64) / T::from_i64((w1 - w0) as i64);
+                k += 1;
             }
         }
-    }
+    });
     out
 }
 
@@ -337,27 +397,20 @@ pub(crate) fn adaptive_avg_pool2d_backward<T: Num>(
 ) -> Vec<T> {
     let (offsets, sh, sw) = planes(layout);
     let nd = layout.ndim();
-    let (oh_n, ow_n) = (layout.dims()[nd - 2], layout.dims()[nd - 1]);
+    let rows = adaptive_axis(layout.dims()[nd - 2], input[0]);
+    let cols = adaptive_axis(layout.dims()[nd - 1], input[1]);
     let [ih_n, iw_n] = input;
-    let plane = ih_n * iw_n;
-    let mut gi = alloc::zeroed(offsets.len() * plane);
-    let cols: Vec<(usize, usize)> = (0..ow_n)
-        .map(|ow| adaptive_bounds(ow, ow_n, iw_n))
-        .collect();
-    for (p, &base) in offsets.iter().enumerate() {
-        let dst = &mut gi[p * plane..(p + 1) * plane];
-        for oh in 0..oh_n {
-            let (h0, h1) = adaptive_bounds(oh, oh_n, ih_n);
+    let mut gi = alloc::zeroed(offsets.len() * ih_n * iw_n);
+    let work = layout.numel() + gi.len();
+    per_plane(&mut gi, ih_n * iw_n, work, |p, dst| {
+        let base = offsets[p];
+        for (oh, &(h0, h1)) in rows.iter().enumerate() {
             for (ow, &(w0, w1)) in cols.iter().enumerate() {
                 let g = grad[base + oh * sh + ow * sw];
                 let delta = g / T::from_i64((h1 - h0) as i64) / T::from_i64((w1 - w0) as i64);
-                for ih in h0..h1 {
-                    for v in &mut dst[ih * iw_n + w0..ih * iw_n + w1] {
-                        *v += delta;
-                    }
-                }
+                spread(dst, iw_n, (h0, h1), (w0, w1), delta);
             }
         }
-    }
+    });
     gi
 }
