@@ -384,3 +384,86 @@ fn errors_match_pytorch() {
         "Expected 2 to 3 dimensions, but got 1-dimensional tensor for argument #1 'self' (while checking arguments for adaptive_avg_pool1d)"
     );
 }
+
+thread_local! {
+    /// The file of the last panic on this thread, written by the capturing hook.
+    static PANIC_FILE: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Misuse panics point at the caller's line (this file), not at a file under src/.
+#[test]
+fn panics_point_at_the_caller() {
+    type Case = (&'static str, Box<dyn Fn()>);
+    let cases: Vec<Case> = vec![
+        (
+            "pad",
+            Box::new(|| {
+                drop(F::max_pool2d(
+                    &Tensor::zeros([1, 2, 5, 5]),
+                    MaxPool2dOptions::new(3).padding(2),
+                ))
+            }),
+        ),
+        (
+            "rank",
+            Box::new(|| drop(F::avg_pool1d(&Tensor::zeros([7]), 2))),
+        ),
+        (
+            "size(-3)",
+            Box::new(|| drop(F::avg_pool2d(&Tensor::zeros([7]), 2))),
+        ),
+        (
+            "adaptive rank",
+            Box::new(|| drop(F::adaptive_max_pool2d(&Tensor::zeros([7]), 2))),
+        ),
+        (
+            "adaptive mean",
+            Box::new(|| drop(F::adaptive_avg_pool2d(&Tensor::zeros([7]), 1))),
+        ),
+        (
+            "dtype",
+            Box::new(|| {
+                drop(F::adaptive_avg_pool2d(
+                    &Tensor::zeros([2, 5, 5]).to_dtype(DType::I64),
+                    2,
+                ))
+            }),
+        ),
+        (
+            "1-D dtype",
+            Box::new(|| {
+                drop(F::max_pool1d(
+                    &Tensor::zeros([2, 5]).to_dtype(DType::I64),
+                    2,
+                ))
+            }),
+        ),
+        (
+            "layer",
+            Box::new(|| drop(nn::MaxPool2d::new(2).forward(&Tensor::zeros([5, 5])))),
+        ),
+        (
+            "layer too small",
+            Box::new(|| drop(nn::AvgPool2d::new(6).forward(&Tensor::zeros([2, 5, 5])))),
+        ),
+    ];
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|info| {
+        let file = info.location().map(|l| l.file().replace('\\', "/"));
+        PANIC_FILE.with(|f| *f.borrow_mut() = file);
+    }));
+    let mut wrong = Vec::new();
+    for (what, f) in cases {
+        PANIC_FILE.with(|f| *f.borrow_mut() = None);
+        assert!(
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err(),
+            "{what} must panic"
+        );
+        let file = PANIC_FILE.with(|f| f.borrow_mut().take());
+        if file.as_deref() != Some(file!()) {
+            wrong.push(format!("{what}: {file:?}"));
+        }
+    }
+    std::panic::set_hook(previous);
+    assert!(wrong.is_empty(), "panics reported elsewhere: {wrong:?}");
+}

@@ -300,7 +300,7 @@ impl AvgPoolOptions<2> {
         self
     }
     /// The fixed divisor, if any.
-    pub fn get_divisor_override(&self) -> Option<i64> {
+    pub fn divisor_override_value(&self) -> Option<i64> {
         self.divisor_override
     }
 }
