@@ -363,6 +363,11 @@ fn errors_match_pytorch() {
         F::adaptive_avg_pool2d(&x1(), 1),
         "Dimension out of range (expected to be in range of [-1, 0], but got -2)"
     );
+    // An output of 1x1 is the mean over the last two dims, with its checks.
+    assert_panics!(
+        F::adaptive_avg_pool2d(&Tensor::zeros([2, 5, 5]).to_dtype(DType::I64), 1),
+        "mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: Long"
+    );
     assert_panics!(
         F::adaptive_max_pool2d(&x1(), 2),
         "adaptive_max_pool2d(): Expected 3D or 4D tensor, but got: [7]"
