@@ -709,3 +709,40 @@ fn large_inputs_match_per_sample_results() {
 }
 
 type PoolFn = fn(&Tensor) -> (Tensor, Tensor);
+
+/// Broadcast inputs (stride 0 along the width or the height, as `expand` makes) pool as their
+/// contiguous copies do.
+#[test]
+fn broadcast_inputs_match_contiguous() {
+    let g = Generator::new().manual_seed(5);
+    let wide = distinct(&g, &[2, 3, 7, 1]).expand([2, 3, 7, 6]);
+    let tall = distinct(&g, &[2, 3, 1, 6]).expand([2, 3, 7, 6]);
+    for x in [wide, tall] {
+        let c = x.contiguous();
+        let pairs: Vec<(Tensor, Tensor)> = vec![
+            (
+                F::max_pool2d(&x, MaxPool2dOptions::new(3).stride(2).padding(1)),
+                F::max_pool2d(&c, MaxPool2dOptions::new(3).stride(2).padding(1)),
+            ),
+            (
+                F::max_pool2d_with_indices(&x, MaxPool2dOptions::new(2).dilation(2)).1,
+                F::max_pool2d_with_indices(&c, MaxPool2dOptions::new(2).dilation(2)).1,
+            ),
+            (
+                F::avg_pool2d(&x, AvgPool2dOptions::new(3).padding(1)),
+                F::avg_pool2d(&c, AvgPool2dOptions::new(3).padding(1)),
+            ),
+            (
+                F::adaptive_avg_pool2d(&x, (3, 4)),
+                F::adaptive_avg_pool2d(&c, (3, 4)),
+            ),
+            (
+                F::adaptive_max_pool2d_with_indices(&x, (3, 4)).1,
+                F::adaptive_max_pool2d_with_indices(&c, (3, 4)).1,
+            ),
+        ];
+        for (a, b) in pairs {
+            assert_eq!(a.to_vec::<f64>(), b.to_vec::<f64>());
+        }
+    }
+}

@@ -10,10 +10,11 @@
 //! `AdaptiveMaxPoolKernel.cpp`): the same window bounds, the same summation order (rows, then
 //! columns) and the same divisions, so results match PyTorch bit for bit.
 
-use super::alloc;
+use super::{alloc, strided};
 use crate::backend::{AvgDivisor, PoolWindows};
 use crate::dtype::Num;
 use crate::shape::{Layout, for_each_offset};
+use std::borrow::Cow;
 
 /// The storage offsets of every plane of a view (the leading dims, row-major), and the strides
 /// of its height and width.
@@ -32,6 +33,19 @@ fn planes(layout: &Layout) -> (Vec<usize>, usize, usize) {
         });
     }
     (offsets, sh, sw)
+}
+
+/// The input as the window loops read it: a view that repeats its elements along the width
+/// (stride 0, a broadcast) is copied to a contiguous buffer first, because the loops walk each
+/// window row with a positive step; every other view is read in place.
+fn readable<'a, T: Copy>(x: &'a [T], layout: &Layout) -> (Cow<'a, [T]>, Layout) {
+    let nd = layout.ndim();
+    if layout.strides[nd - 1] == 0 && layout.dims()[nd - 1] > 1 {
+        let dense = strided::to_contiguous(x, layout);
+        (Cow::Owned(dense), Layout::contiguous(layout.shape.clone()))
+    } else {
+        (Cow::Borrowed(x), layout.clone())
+    }
 }
 
 /// One axis of a strided window: the first and one-past-last input positions inside the input,
@@ -57,6 +71,10 @@ fn adaptive_bounds(o: usize, out: usize, size: usize) -> (usize, usize) {
 /// the loop carries no bounds checks).
 #[inline(always)]
 fn row<T: Copy>(x: &[T], start: usize, step: usize, count: usize) -> impl Iterator<Item = T> + '_ {
+    debug_assert!(
+        step > 0 || count <= 1,
+        "a broadcast width is copied first (`readable`)"
+    );
     let tail = if count == 0 { &[][..] } else { &x[start..] };
     tail.iter().step_by(step.max(1)).take(count).copied()
 }
@@ -164,6 +182,8 @@ fn max_windows<T: Num>(
     cols: &[(usize, usize)],
     (dh, dw): (usize, usize),
 ) -> (Vec<T>, Vec<i64>) {
+    let (x, layout) = readable(x, layout);
+    let (x, layout) = (&x[..], &layout);
     let (offsets, sh, sw) = planes(layout);
     let width = layout.dims()[layout.ndim() - 1];
     let chunk = rows.len() * cols.len();
@@ -298,6 +318,8 @@ pub(crate) fn avg_pool2d<T: Num>(
     w: &PoolWindows,
     divisor: AvgDivisor,
 ) -> Vec<T> {
+    let (x, layout) = readable(x, layout);
+    let (x, layout) = (&x[..], &layout);
     let (offsets, sh, sw) = planes(layout);
     let (rows, cols) = avg_axes(w);
     let chunk = rows.len() * cols.len();
@@ -367,6 +389,8 @@ pub(crate) fn avg_pool2d_backward<T: Num>(
 
 /// `_adaptive_avg_pool2d`: each adaptive window's sum divided by its height, then its width.
 pub(crate) fn adaptive_avg_pool2d<T: Num>(x: &[T], layout: &Layout, output: [usize; 2]) -> Vec<T> {
+    let (x, layout) = readable(x, layout);
+    let (x, layout) = (&x[..], &layout);
     let (offsets, sh, sw) = planes(layout);
     let nd = layout.ndim();
     let rows = adaptive_axis(output[0], layout.dims()[nd - 2]);
