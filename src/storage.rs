@@ -10,6 +10,8 @@
 
 use crate::backend::ops::{BinaryOp, CmpOp, UnaryOp};
 use crate::backend::{AdamBuffers, AdamScalars, BackendStorage};
+// pooling family
+use crate::backend::{AvgDivisor, PoolWindows};
 use crate::dtype::{DType, Element};
 use crate::random::generator::GeneratorState;
 use crate::scalar::Scalar;
@@ -393,6 +395,65 @@ impl Storage {
     ) {
         on_devices!((self, y), (end, e) => y.lerp_inplace(layout, e, el, weight))
     }
+
+    // ===== pooling family =====
+    pub(crate) fn max_pool2d(&self, layout: &Layout, windows: &PoolWindows) -> (Storage, Storage) {
+        on_device!(self, s => {
+            let (v, i) = s.max_pool2d(layout, windows);
+            (Storage::Cpu(v), Storage::Cpu(i))
+        }; raw)
+    }
+
+    pub(crate) fn adaptive_max_pool2d(
+        &self,
+        layout: &Layout,
+        output: [usize; 2],
+    ) -> (Storage, Storage) {
+        on_device!(self, s => {
+            let (v, i) = s.adaptive_max_pool2d(layout, output);
+            (Storage::Cpu(v), Storage::Cpu(i))
+        }; raw)
+    }
+
+    pub(crate) fn max_pool2d_backward(
+        &self,
+        layout: &Layout,
+        (indices, il): (&Storage, &Layout),
+        plane_size: usize,
+    ) -> Storage {
+        on_devices!((self, g), (indices, i) => Storage::Cpu(g.max_pool2d_backward(layout, i, il, plane_size)))
+    }
+
+    pub(crate) fn avg_pool2d(
+        &self,
+        layout: &Layout,
+        windows: &PoolWindows,
+        divisor: AvgDivisor,
+    ) -> Storage {
+        on_device!(self, s => s.avg_pool2d(layout, windows, divisor))
+    }
+
+    pub(crate) fn avg_pool2d_backward(
+        &self,
+        layout: &Layout,
+        windows: &PoolWindows,
+        divisor: AvgDivisor,
+    ) -> Storage {
+        on_device!(self, s => s.avg_pool2d_backward(layout, windows, divisor))
+    }
+
+    pub(crate) fn adaptive_avg_pool2d(&self, layout: &Layout, output: [usize; 2]) -> Storage {
+        on_device!(self, s => s.adaptive_avg_pool2d(layout, output))
+    }
+
+    pub(crate) fn adaptive_avg_pool2d_backward(
+        &self,
+        layout: &Layout,
+        input: [usize; 2],
+    ) -> Storage {
+        on_device!(self, s => s.adaptive_avg_pool2d_backward(layout, input))
+    }
+    // ===== end of the pooling family =====
 
     pub(crate) fn adam_step(b: AdamBuffers<'_, Storage>, scalars: &AdamScalars) {
         let vmax = b.max_exp_avg_sq.map(|(s, l)| match s {

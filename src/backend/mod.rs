@@ -43,6 +43,30 @@ pub(crate) struct AdamBuffers<'a, S> {
     pub max_exp_avg_sq: Option<(&'a mut S, &'a Layout)>,
 }
 
+// ===== pooling family: geometry (owned by the pooling work; kept apart from other families) =====
+
+/// The windows of one 2-D pooling over the last two dims of an input (every leading dim is a
+/// plane): sizes `(height, width)` of input and output, and the window's kernel, stride, padding
+/// and dilation, as ATen's pooling kernels take them. The output sizes are decided by the caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PoolWindows {
+    pub input: [usize; 2],
+    pub output: [usize; 2],
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    pub padding: [usize; 2],
+    pub dilation: [usize; 2],
+}
+
+/// What an average pooling divides each window's sum by: the window including padding, the
+/// elements inside the input only (`count_include_pad=False`), or a fixed divisor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct AvgDivisor {
+    pub count_include_pad: bool,
+    pub divisor_override: Option<i64>,
+}
+// ===== end of the pooling family's geometry =====
+
 /// What a device's storage provides, by kernel family. Outputs are new buffers of the backend,
 /// allocated in one place per backend (the hook for buffer reuse and device allocators); every
 /// operand comes with its [`Layout`] (shape, strides, offset), so views are read in place.
@@ -218,4 +242,38 @@ pub(crate) trait BackendStorage: Sized {
     fn lerp_inplace(&mut self, layout: &Layout, end: &Self, end_layout: &Layout, weight: f64);
     /// One Adam/AdamW step over one parameter in a single pass.
     fn adam_step(buffers: AdamBuffers<'_, Self>, scalars: &AdamScalars);
+
+    // ===== pooling family (windows over the last two dims; every leading dim is a plane;
+    // results are contiguous, planes × output height × output width) =====
+    /// Max pooling: each window's maximum (a NaN wins, the last one) and its position flattened
+    /// over the input plane (int64), as ATen's `cpu_max_pool`.
+    fn max_pool2d(&self, layout: &Layout, windows: &PoolWindows) -> (Self, Self);
+    /// Adaptive max pooling to `output` (ATen's `start_index`/`end_index` windows), with
+    /// positions as [`BackendStorage::max_pool2d`]'s.
+    fn adaptive_max_pool2d(&self, layout: &Layout, output: [usize; 2]) -> (Self, Self);
+    /// The input gradient of a max pooling: this gradient (planes × outputs) added into zeros of
+    /// `planes × plane_size` at `indices` (of the gradient's shape).
+    fn max_pool2d_backward(
+        &self,
+        layout: &Layout,
+        indices: &Self,
+        indices_layout: &Layout,
+        plane_size: usize,
+    ) -> Self;
+    /// Average pooling (ATen's `cpu_avg_pool`): each window's sum over the input, divided as
+    /// `divisor` says.
+    fn avg_pool2d(&self, layout: &Layout, windows: &PoolWindows, divisor: AvgDivisor) -> Self;
+    /// The input gradient of an average pooling: this gradient (planes × outputs) spread over
+    /// each window (planes × input height × input width).
+    fn avg_pool2d_backward(
+        &self,
+        layout: &Layout,
+        windows: &PoolWindows,
+        divisor: AvgDivisor,
+    ) -> Self;
+    /// Adaptive average pooling to `output`.
+    fn adaptive_avg_pool2d(&self, layout: &Layout, output: [usize; 2]) -> Self;
+    /// The input gradient of an adaptive average pooling from an input of `input` (height, width).
+    fn adaptive_avg_pool2d_backward(&self, layout: &Layout, input: [usize; 2]) -> Self;
+    // ===== end of the pooling family =====
 }

@@ -53,7 +53,6 @@ pub use attention::*;
 #[allow(unused_imports)]
 pub use conv::*;
 pub use hooks::Hooked;
-#[allow(unused_imports)]
 pub use pooling::*;
 pub use resampling::*;
 #[allow(unused_imports)]

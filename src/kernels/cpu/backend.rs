@@ -3,8 +3,11 @@
 //! loop is monomorphised and can be vectorised.
 
 use super::{alloc, fused, gemm, index, random, reduce as k, strided};
+// pooling family
+use super::pool;
 use crate::backend::ops::{BinaryOp, CmpOp, UnaryOp};
 use crate::backend::{AdamBuffers, AdamScalars, BackendStorage};
+use crate::backend::{AvgDivisor, PoolWindows};
 use crate::dtype::{DType, Element, Float, convert, with_dtype};
 use crate::random::generator::GeneratorState;
 use crate::scalar::Scalar;
@@ -727,4 +730,106 @@ impl BackendStorage for CpuStorage {
             other => not_implemented("_single_tensor_adam", other),
         }
     }
+
+    // ===== pooling family: max pools for floats and int64, average pools for floats (and int64
+    // for avg_pool2d, as ATen's `AT_DISPATCH_FLOATING_TYPES_AND(Long)`), adaptive ones for floats.
+    fn max_pool2d(&self, layout: &Layout, windows: &PoolWindows) -> (Self, Self) {
+        let (v, i) = match self {
+            CpuStorage::F32(x) => {
+                let (v, i) = pool::max_pool2d(x, layout, windows);
+                (CpuStorage::F32(v), i)
+            }
+            CpuStorage::F64(x) => {
+                let (v, i) = pool::max_pool2d(x, layout, windows);
+                (CpuStorage::F64(v), i)
+            }
+            CpuStorage::I64(x) => {
+                let (v, i) = pool::max_pool2d(x, layout, windows);
+                (CpuStorage::I64(v), i)
+            }
+            other => not_implemented("max_pool2d", other.dtype()),
+        };
+        (v, CpuStorage::I64(i))
+    }
+
+    fn adaptive_max_pool2d(&self, layout: &Layout, output: [usize; 2]) -> (Self, Self) {
+        let (v, i) = match self {
+            CpuStorage::F32(x) => {
+                let (v, i) = pool::adaptive_max_pool2d(x, layout, output);
+                (CpuStorage::F32(v), i)
+            }
+            CpuStorage::F64(x) => {
+                let (v, i) = pool::adaptive_max_pool2d(x, layout, output);
+                (CpuStorage::F64(v), i)
+            }
+            other => not_implemented("adaptive_max_pool2d", other.dtype()),
+        };
+        (v, CpuStorage::I64(i))
+    }
+
+    fn max_pool2d_backward(
+        &self,
+        layout: &Layout,
+        indices: &Self,
+        il: &Layout,
+        plane: usize,
+    ) -> Self {
+        let idx = self::indices(indices);
+        match self {
+            CpuStorage::F32(g) => {
+                CpuStorage::F32(pool::max_pool2d_backward(g, layout, idx, il, plane))
+            }
+            CpuStorage::F64(g) => {
+                CpuStorage::F64(pool::max_pool2d_backward(g, layout, idx, il, plane))
+            }
+            other => not_implemented("max_pool2d_with_indices_backward", other.dtype()),
+        }
+    }
+
+    fn avg_pool2d(&self, layout: &Layout, windows: &PoolWindows, divisor: AvgDivisor) -> Self {
+        match self {
+            CpuStorage::F32(x) => CpuStorage::F32(pool::avg_pool2d(x, layout, windows, divisor)),
+            CpuStorage::F64(x) => CpuStorage::F64(pool::avg_pool2d(x, layout, windows, divisor)),
+            CpuStorage::I64(x) => CpuStorage::I64(pool::avg_pool2d(x, layout, windows, divisor)),
+            other => not_implemented("avg_pool2d", other.dtype()),
+        }
+    }
+
+    fn avg_pool2d_backward(
+        &self,
+        layout: &Layout,
+        windows: &PoolWindows,
+        divisor: AvgDivisor,
+    ) -> Self {
+        match self {
+            CpuStorage::F32(g) => {
+                CpuStorage::F32(pool::avg_pool2d_backward(g, layout, windows, divisor))
+            }
+            CpuStorage::F64(g) => {
+                CpuStorage::F64(pool::avg_pool2d_backward(g, layout, windows, divisor))
+            }
+            other => not_implemented("avg_pool2d_backward_out_frame", other.dtype()),
+        }
+    }
+
+    fn adaptive_avg_pool2d(&self, layout: &Layout, output: [usize; 2]) -> Self {
+        match self {
+            CpuStorage::F32(x) => CpuStorage::F32(pool::adaptive_avg_pool2d(x, layout, output)),
+            CpuStorage::F64(x) => CpuStorage::F64(pool::adaptive_avg_pool2d(x, layout, output)),
+            other => not_implemented("adaptive_avg_pool2d", other.dtype()),
+        }
+    }
+
+    fn adaptive_avg_pool2d_backward(&self, layout: &Layout, input: [usize; 2]) -> Self {
+        match self {
+            CpuStorage::F32(g) => {
+                CpuStorage::F32(pool::adaptive_avg_pool2d_backward(g, layout, input))
+            }
+            CpuStorage::F64(g) => {
+                CpuStorage::F64(pool::adaptive_avg_pool2d_backward(g, layout, input))
+            }
+            other => not_implemented("adaptive_avg_pool2d_backward_cpu", other.dtype()),
+        }
+    }
+    // ===== end of the pooling family =====
 }

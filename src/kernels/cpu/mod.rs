@@ -13,7 +13,6 @@ pub(crate) mod conv;
 pub(crate) mod fused;
 pub(crate) mod gemm;
 mod index;
-#[allow(dead_code)]
 pub(crate) mod pool;
 pub(crate) mod random;
 pub(crate) mod reduce;

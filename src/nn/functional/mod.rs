@@ -18,7 +18,6 @@ pub use attention::*;
 #[allow(unused_imports)]
 pub use conv::*;
 pub use normalization::*;
-#[allow(unused_imports)]
 pub use pooling::*;
 pub use shape::*;
 
