@@ -49,7 +49,6 @@ pub mod utils;
 // The layer families (each file re-exports its public modules).
 #[allow(unused_imports)]
 pub use attention::*;
-#[allow(unused_imports)]
 pub use conv::*;
 #[allow(unused_imports)]
 pub use hooks::*;

@@ -16,7 +16,6 @@ mod shape;
 
 #[allow(unused_imports)]
 pub use attention::*;
-#[allow(unused_imports)]
 pub use conv::*;
 #[allow(unused_imports)]
 pub use normalization::*;
