@@ -174,9 +174,7 @@ pub(crate) fn conv_transpose2d_gemm(
     }
     let geom = spec.geometry(n, cout, image, [kh, kw]);
     debug_assert_eq!(geom.blocks(), Some([h, w]));
-    let x = input
-        .transpose(0, 1)
-        .reshape([g, cin / g, n * h * w]);
+    let x = input.transpose(0, 1).reshape([g, cin / g, n * h * w]);
     let cols = weight
         .reshape([g, cin / g, kg])
         .transpose(1, 2)

@@ -128,7 +128,12 @@ mod tests {
     use super::*;
     use crate::shape::Shape;
 
-    fn geom(input: [usize; 2], kernel: [usize; 2], pad: [usize; 2], stride: [usize; 2]) -> Im2colGeometry {
+    fn geom(
+        input: [usize; 2],
+        kernel: [usize; 2],
+        pad: [usize; 2],
+        stride: [usize; 2],
+    ) -> Im2colGeometry {
         Im2colGeometry {
             batch: 2,
             channels: 3,
@@ -151,7 +156,9 @@ mod tests {
             geom([3, 3], [1, 1], [0, 0], [1, 1]),
         ] {
             let [h, w] = g.input;
-            let x: Vec<f64> = (0..g.batch * g.channels * h * w).map(|i| i as f64 + 1.0).collect();
+            let x: Vec<f64> = (0..g.batch * g.channels * h * w)
+                .map(|i| i as f64 + 1.0)
+                .collect();
             let shape = Shape::new(&[g.batch, g.channels, h, w]);
             let l = Layout::contiguous(shape);
             let cols = im2col(&x, &l, &g);
@@ -162,13 +169,16 @@ mod tests {
                 for n in 0..g.batch {
                     for y in 0..oh {
                         for xx in 0..ow {
-                            let ih = (y * g.stride[0] + ki * g.dilation[0]) as i64 - g.pad_before[0] as i64;
-                            let iw = (xx * g.stride[1] + kj * g.dilation[1]) as i64 - g.pad_before[1] as i64;
-                            let want = if ih >= 0 && iw >= 0 && (ih as usize) < h && (iw as usize) < w {
-                                x[((n * g.channels + c) * h + ih as usize) * w + iw as usize]
-                            } else {
-                                0.0
-                            };
+                            let ih = (y * g.stride[0] + ki * g.dilation[0]) as i64
+                                - g.pad_before[0] as i64;
+                            let iw = (xx * g.stride[1] + kj * g.dilation[1]) as i64
+                                - g.pad_before[1] as i64;
+                            let want =
+                                if ih >= 0 && iw >= 0 && (ih as usize) < h && (iw as usize) < w {
+                                    x[((n * g.channels + c) * h + ih as usize) * w + iw as usize]
+                                } else {
+                                    0.0
+                                };
                             assert_eq!(cols[(r * g.batch + n) * oh * ow + y * ow + xx], want);
                         }
                     }

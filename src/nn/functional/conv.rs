@@ -298,7 +298,11 @@ fn conv_transpose_nd(
         );
     }
     // `slow_conv_transpose2d_shape_check`, on the 2-D lift (a 1-D call reports height 1).
-    let (s2, d2, op2) = (lift(&stride, 1), lift(&dilation, 1), lift(&output_padding, 0));
+    let (s2, d2, op2) = (
+        lift(&stride, 1),
+        lift(&dilation, 1),
+        lift(&output_padding, 0),
+    );
     if (0..2).any(|i| op2[i] >= s2[i] && op2[i] >= d2[i]) {
         panic!(
             "output padding must be smaller than either stride or dilation, but got output_padding_height: {} output_padding_width: {} stride_height: {} stride_width: {} dilation_height: {} dilation_width: {}",

@@ -83,7 +83,13 @@ pub fn functional(name: &str, a: &Args) -> Option<EvalResult> {
             }
             "F.fold" => {
                 a.only(
-                    &["output_size", "kernel_size", "dilation", "padding", "stride"],
+                    &[
+                        "output_size",
+                        "kernel_size",
+                        "dilation",
+                        "padding",
+                        "stride",
+                    ],
                     6,
                 )?;
                 F::fold(
@@ -203,7 +209,13 @@ pub fn module(name: &str, a: &Args) -> Option<Result<Box<dyn CaseModule>, String
             }
             "nn.Fold" => {
                 a.only(
-                    &["output_size", "kernel_size", "dilation", "padding", "stride"],
+                    &[
+                        "output_size",
+                        "kernel_size",
+                        "dilation",
+                        "padding",
+                        "stride",
+                    ],
                     5,
                 )?;
                 fwd(nn::Fold::with_options(
