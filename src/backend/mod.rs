@@ -62,16 +62,12 @@ impl Im2colGeometry {
     /// The number of window positions along each dim (the output size of a convolution);
     /// `None` when a dim has none.
     pub fn blocks(&self) -> Option<[usize; 2]> {
-        let mut out = [0; 2];
-        for d in 0..2 {
+        let count = |d: usize| {
             let padded = self.input[d] + self.pad_before[d] + self.pad_after[d];
             let span = self.dilation[d] * (self.kernel[d] - 1) + 1;
-            if padded < span {
-                return None;
-            }
-            out[d] = (padded - span) / self.stride[d] + 1;
-        }
-        Some(out)
+            (padded >= span).then(|| (padded - span) / self.stride[d] + 1)
+        };
+        Some([count(0)?, count(1)?])
     }
 
     /// Rows of the column matrix: `channels * kh * kw`.

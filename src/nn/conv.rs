@@ -128,10 +128,10 @@ fn check_groups(in_channels: usize, out_channels: usize, groups: i64) -> usize {
         panic!("groups must be a positive integer");
     }
     let g = groups as usize;
-    if in_channels % g != 0 {
+    if !in_channels.is_multiple_of(g) {
         panic!("in_channels must be divisible by groups");
     }
-    if out_channels % g != 0 {
+    if !out_channels.is_multiple_of(g) {
         panic!("out_channels must be divisible by groups");
     }
     g

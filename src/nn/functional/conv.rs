@@ -181,7 +181,7 @@ fn conv_nd(
             "Given groups={groups}, expected weight to be at least {groups} at dimension 0, but got weight of size {w:?} instead"
         );
     }
-    if w[0] % g != 0 {
+    if !w[0].is_multiple_of(g) {
         panic!(
             "Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but got weight of size [{w:?}] instead"
         );
@@ -275,7 +275,7 @@ fn conv_transpose_nd(
             "Given groups={groups}, expected weight to be at least {groups} at dimension 0, but got weight of size {w:?} instead"
         );
     }
-    if w[0] % g != 0 {
+    if !w[0].is_multiple_of(g) {
         panic!(
             "Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but got weight of size [{w:?}] instead"
         );
@@ -649,23 +649,24 @@ pub fn fold(
             k[0], k[1]
         );
     }
+    // `col2im_shape_check`: the count of blocks first, then their shape.
     let blocks = block_counts(o, k, d, p, s);
     let args = format!(
         "Given output_size=({}, {}), kernel_size=({}, {}), dilation=({}, {}), padding=({}, {}), stride=({}, {})",
         o[0], o[1], k[0], k[1], d[0], d[1], p[0], p[1], s[0], s[1]
     );
-    if blocks.iter().any(|&b| b < 1) {
-        panic!(
-            "{args}, calculated shape of the array of sliding blocks as ({}, {}), but its components must be at least one.",
-            blocks[0], blocks[1]
-        );
-    }
     if blocks[0] * blocks[1] != l {
         panic!(
             "{args}, expected size of input's dimension 2 to match the calculated number of sliding blocks {} * {} = {}, but got input.size(2)={l}.",
             blocks[0],
             blocks[1],
             blocks[0] * blocks[1]
+        );
+    }
+    if blocks.iter().any(|&b| b < 1) {
+        panic!(
+            "{args}, calculated shape of the array of sliding blocks as ({}, {}), but its components must be at least one.",
+            blocks[0], blocks[1]
         );
     }
     let geom = window_spec(d, p, s).geometry(
