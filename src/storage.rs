@@ -9,9 +9,9 @@
 //! deadlock on each other's tensors.
 
 use crate::backend::ops::{BinaryOp, CmpOp, UnaryOp};
-use crate::backend::{AdamBuffers, AdamScalars, BackendStorage};
-// pooling family
-use crate::backend::{AvgDivisor, PoolWindows};
+use crate::backend::{
+    AdamBuffers, AdamScalars, AvgDivisor, BackendStorage, Im2colGeometry, PoolWindows,
+};
 use crate::dtype::{DType, Element};
 use crate::random::generator::GeneratorState;
 use crate::scalar::Scalar;
@@ -286,6 +286,15 @@ impl Storage {
             });
             Storage::Cpu(a.matmul(layout, b, rhs_layout, init))
         })
+    }
+
+    // --- convolution family (im2col / col2im)
+    pub(crate) fn im2col(&self, layout: &Layout, geom: &Im2colGeometry) -> Storage {
+        on_device!(self, s => s.im2col(layout, geom))
+    }
+
+    pub(crate) fn col2im(&self, layout: &Layout, geom: &Im2colGeometry) -> Storage {
+        on_device!(self, s => s.col2im(layout, geom))
     }
 
     pub(crate) fn index_select(

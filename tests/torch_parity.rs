@@ -141,6 +141,7 @@ fn build_case_module(case: &Json, dtype: DType) -> Result<Arc<pnn::Boxed>, Strin
     Ok(Arc::new(m))
 }
 
+
 fn run_op_case(case: &Json, dtype: DType) -> Result<(), String> {
     let module = match case.get("module_expr").or_else(|| case.get("module")) {
         Some(_) => Some(build_case_module(case, dtype)?),

@@ -34,6 +34,48 @@ pub(crate) struct AdamScalars {
     pub maximize: bool,
 }
 
+// --- convolution family (im2col / col2im): the geometry both kernels share.
+/// The sliding-window geometry of an im2col/col2im over 2-D images (a 1-D convolution is a 2-D
+/// one of height 1). Padding may differ before and after a dim (`padding='same'` with an even
+/// effective kernel pads one more element after, as ATen does with its extra `constant_pad_nd`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Im2colGeometry {
+    /// Images (the batch size).
+    pub batch: usize,
+    /// Channels of an image.
+    pub channels: usize,
+    /// Image height and width (unpadded).
+    pub input: [usize; 2],
+    /// Kernel height and width.
+    pub kernel: [usize; 2],
+    /// Spacing between kernel elements.
+    pub dilation: [usize; 2],
+    /// Implicit zeros before each dim.
+    pub pad_before: [usize; 2],
+    /// Implicit zeros after each dim.
+    pub pad_after: [usize; 2],
+    /// Step between windows.
+    pub stride: [usize; 2],
+}
+
+impl Im2colGeometry {
+    /// The number of window positions along each dim (the output size of a convolution);
+    /// `None` when a dim has none.
+    pub fn blocks(&self) -> Option<[usize; 2]> {
+        let count = |d: usize| {
+            let padded = self.input[d] + self.pad_before[d] + self.pad_after[d];
+            let span = self.dilation[d] * (self.kernel[d] - 1) + 1;
+            (padded >= span).then(|| (padded - span) / self.stride[d] + 1)
+        };
+        Some([count(0)?, count(1)?])
+    }
+
+    /// Rows of the column matrix: `channels * kh * kw`.
+    pub fn rows(&self) -> usize {
+        self.channels * self.kernel[0] * self.kernel[1]
+    }
+}
+
 /// The buffers of one fused Adam step, all contiguous with the parameter's shape.
 pub(crate) struct AdamBuffers<'a, S> {
     pub param: (&'a mut S, &'a Layout),
@@ -175,6 +217,16 @@ pub(crate) trait BackendStorage: Sized {
         rhs_layout: &Layout,
         init: Option<(&Self, &Layout)>,
     ) -> Self;
+
+    // --- convolution family (im2col / col2im)
+    /// im2col: the windows of a (batch, channels, h, w) view as a buffer of
+    /// `rows * batch * blocks` elements laid out `[row][image][block]` (row-major over
+    /// (channels, kh, kw); blocks row-major over the output positions); zeros where a window
+    /// reaches into the padding. The geometry's blocks are non-empty.
+    fn im2col(&self, layout: &Layout, geom: &Im2colGeometry) -> Self;
+    /// col2im: the transpose of `im2col`, a row-major (batch, channels, h, w) image summing
+    /// every window element of `self`, a view of shape (batch, rows, blocks), where it came from.
+    fn col2im(&self, layout: &Layout, geom: &Im2colGeometry) -> Self;
 
     // --- indexing (indices are int64 and already checked against the dim's size)
     /// The slices at `index` (1-D) along `dim`.

@@ -50,7 +50,6 @@ pub mod utils;
 
 // The layer families (each file re-exports its public modules).
 pub use attention::*;
-#[allow(unused_imports)]
 pub use conv::*;
 pub use hooks::Hooked;
 pub use pooling::*;

@@ -2,12 +2,11 @@
 //! outside the loop, and hands typed slices to the kernel family's generic function, so every
 //! loop is monomorphised and can be vectorised.
 
-use super::{alloc, fused, gemm, index, random, reduce as k, strided};
-// pooling family
-use super::pool;
+use super::{alloc, conv, fused, gemm, index, pool, random, reduce as k, strided};
 use crate::backend::ops::{BinaryOp, CmpOp, UnaryOp};
-use crate::backend::{AdamBuffers, AdamScalars, BackendStorage};
-use crate::backend::{AvgDivisor, PoolWindows};
+use crate::backend::{
+    AdamBuffers, AdamScalars, AvgDivisor, BackendStorage, Im2colGeometry, PoolWindows,
+};
 use crate::dtype::{DType, Element, Float, convert, with_dtype};
 use crate::random::generator::GeneratorState;
 use crate::scalar::Scalar;
@@ -513,6 +512,25 @@ impl BackendStorage for CpuStorage {
             (CpuStorage::F64(a), CpuStorage::F64(b)) => go!(F64, a, b),
             (CpuStorage::I64(a), CpuStorage::I64(b)) => go!(I64, a, b),
             (a, _) => not_implemented("addmm_impl_cpu_", a.dtype()),
+        }
+    }
+
+    // --- convolution family (im2col / col2im)
+    fn im2col(&self, layout: &Layout, geom: &Im2colGeometry) -> Self {
+        match self {
+            CpuStorage::F32(v) => CpuStorage::F32(conv::im2col(v, layout, geom)),
+            CpuStorage::F64(v) => CpuStorage::F64(conv::im2col(v, layout, geom)),
+            CpuStorage::I64(v) => CpuStorage::I64(conv::im2col(v, layout, geom)),
+            other => not_implemented("im2col_out_cpu", other.dtype()),
+        }
+    }
+
+    fn col2im(&self, layout: &Layout, geom: &Im2colGeometry) -> Self {
+        match self {
+            CpuStorage::F32(v) => CpuStorage::F32(conv::col2im(v, layout, geom)),
+            CpuStorage::F64(v) => CpuStorage::F64(conv::col2im(v, layout, geom)),
+            CpuStorage::I64(v) => CpuStorage::I64(conv::col2im(v, layout, geom)),
+            other => not_implemented("col2im_out_cpu", other.dtype()),
         }
     }
 

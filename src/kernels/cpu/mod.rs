@@ -8,7 +8,6 @@
 pub(crate) mod alloc;
 mod avx_mathfun;
 mod backend;
-#[allow(dead_code)]
 pub(crate) mod conv;
 pub(crate) mod fused;
 pub(crate) mod gemm;

@@ -15,7 +15,6 @@ mod pooling;
 mod shape;
 
 pub use attention::*;
-#[allow(unused_imports)]
 pub use conv::*;
 pub use normalization::*;
 pub use pooling::*;
