@@ -128,6 +128,14 @@ pub(crate) fn zip_map<A: Copy, B: Copy, U>(
         |[oa, ob], len, [ia, ib]| {
             if ia == 1 && ib == 1 {
                 run(&a[oa..oa + len], &b[ob..ob + len], &mut out);
+            } else if ia == 1 && ib == 0 {
+                // (added with the conv family) A contiguous run against one broadcast value, as a
+                // per-channel bias over (N, C, H, W): a slice loop the compiler vectorises.
+                let y = b[ob];
+                out.extend(a[oa..oa + len].iter().map(|&x| f(x, y)));
+            } else if ia == 0 && ib == 1 {
+                let x = a[oa];
+                out.extend(b[ob..ob + len].iter().map(|&y| f(x, y)));
             } else {
                 out.extend((0..len).map(|i| f(a[oa + i * ia], b[ob + i * ib])));
             }
