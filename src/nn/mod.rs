@@ -42,6 +42,8 @@ mod normalization;
 mod pooling;
 mod resampling;
 mod rnn;
+// Recurrent cells (issue 7, rnn family): the one-step arithmetic nn.RNN/LSTM/GRU share.
+mod rnn_cell;
 mod sparse;
 mod transformer;
 pub mod utils;
@@ -57,8 +59,8 @@ pub use hooks::*;
 pub use pooling::*;
 #[allow(unused_imports)]
 pub use resampling::*;
-#[allow(unused_imports)]
 pub use rnn::*;
+pub use rnn_cell::*;
 #[allow(unused_imports)]
 pub use transformer::*;
 

@@ -6,6 +6,8 @@ pub mod higher_order;
 pub mod layers;
 pub mod modules;
 pub mod nn;
+// Issue 7 (rnn worker): ops.json's module cases have no `module_expr`; parse `module`.
+pub mod pyexpr;
 
 use flambeau::{DType, Tensor};
 use serde_json::Value as Json;
