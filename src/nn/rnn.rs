@@ -435,7 +435,7 @@ impl RnnCore {
             b_hh: w.b_hh.map(|b| b.tensor().clone()),
             w_hr_t: w.w_hr.map(|p| p.t()),
         };
-        let steps = xw.unbind(0);
+        let steps = time_steps(&xw);
         let seq = steps.len();
         let mut outs: Vec<Option<Tensor>> = vec![None; seq];
         let (mut h, mut c) = (h0, c0);
@@ -452,6 +452,26 @@ impl RnnCore {
             .collect();
         (Tensor::stack(&outs.iter().collect::<Vec<_>>(), 0), h, c)
     }
+}
+
+/// The time steps of `xw` (L, N, G·H) as L views of it, by halving: the gradient of a slice is
+/// zeros of its input's shape with the slice written in, so L `select`s of `xw` would cost L
+/// tensors of `xw`'s full size in backward (O(L²)); through a balanced tree of `narrow`s each
+/// level costs two, O(L log L) in all. The forward values are the same views.
+fn time_steps(xw: &Tensor) -> Vec<Tensor> {
+    fn split(t: &Tensor, out: &mut Vec<Tensor>) {
+        let len = t.dims()[0];
+        if len <= 2 {
+            out.extend(t.unbind(0));
+        } else {
+            let half = len / 2;
+            split(&t.narrow(0, 0, half), out);
+            split(&t.narrow(0, half as i64, len - half), out);
+        }
+    }
+    let mut out = Vec::with_capacity(xw.dims()[0]);
+    split(xw, &mut out);
+    out
 }
 
 /// `RNNBase.check_hidden_size`: the expected size as a Python tuple, the actual one as a list.
