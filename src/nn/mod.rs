@@ -44,6 +44,8 @@ mod normalization;
 mod pooling;
 mod resampling;
 mod rnn;
+// Recurrent cells (issue 7, rnn family): the one-step arithmetic nn.RNN/LSTM/GRU share.
+mod rnn_cell;
 mod sparse;
 mod transformer;
 pub mod utils;
@@ -54,8 +56,8 @@ pub use conv::*;
 pub use hooks::Hooked;
 pub use pooling::*;
 pub use resampling::*;
-#[allow(unused_imports)]
 pub use rnn::*;
+pub use rnn_cell::*;
 pub use transformer::*;
 
 pub use activation::{

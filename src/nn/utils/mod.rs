@@ -1,4 +1,6 @@
-//! `torch.nn.utils`: gradient clipping.
+//! `torch.nn.utils`: gradient clipping, and in [`rnn`] padding of sequences.
+
+pub mod rnn;
 
 use crate::Tensor as T;
 use crate::autograd::no_grad;
