@@ -4,12 +4,19 @@
 //! Workloads: `a + b` on 11-element tensors; forward and backward of `((x @ w + b - y)^2).mean()`
 //! with x 11x1; sgemm at 256, 1024 and 2048; and the peers' model workloads: the tutorial's 1000
 //! epochs, one Adam training step of a 784-512-256-10 MLP on a batch of 128, and that MLP's
-//! batch-1 inference.
+//! batch-1 inference; and the layers: a Conv2d forward+backward at each convolution of the peers'
+//! CNN, a MultiheadAttention forward+backward at the transformer workload's shapes, an LSTM
+//! forward+backward, and the CNN and transformer-layer training steps.
 //!
 //! `cargo bench --bench core` (add `-- quick` for fewer repetitions).
 
-use flambeau::nn::{CrossEntropyLoss, Forward, Linear, MSELoss, Module, ReLU};
-use flambeau::optim::{Adam, Optimizer, SGD};
+use flambeau::nn::functional::MhaOptions;
+use flambeau::nn::{
+    Conv2d, CrossEntropyLoss, Flatten, Forward, LSTM, Linear, MSELoss, MaxPool2d, Module,
+    MultiheadAttention, MultiheadAttentionOptions, RNNOptions, ReLU, TransformerEncoderLayer,
+    TransformerLayerOptions,
+};
+use flambeau::optim::{Adam, AdamW, Optimizer, SGD, SgdOptions};
 use flambeau::{DType, Generator, Tensor, no_grad, sequential};
 use std::hint::black_box;
 use std::time::Instant;
@@ -128,4 +135,100 @@ fn main() {
             &format!(", \"gflops\": {gflops:.1}"),
         );
     }
+
+    // Conv2d forward + backward at the two convolutions of the peers' CNN (batch 64)
+    for (name, cin, cout, hw) in [
+        ("conv2d_1x32_28_fwd_bwd", 1, 32, 28),
+        ("conv2d_32x64_13_fwd_bwd", 32, 64, 13),
+    ] {
+        let conv = Conv2d::new(cin, cout, 3);
+        let xi = Tensor::randn_gen([64, cin, hw, hw], DType::F32, &g).requires_grad_(cin > 1);
+        let t = time(reps, 3, || {
+            conv.zero_grad();
+            xi.set_grad(None);
+            conv.forward(&xi).sum().backward();
+        });
+        report(name, t, "");
+    }
+
+    // MultiheadAttention forward + backward: d 128, 4 heads, seq 64, batch 32, self-attention
+    let mha = MultiheadAttention::with_options(
+        128,
+        4,
+        MultiheadAttentionOptions {
+            batch_first: true,
+            ..Default::default()
+        },
+    );
+    let xa = Tensor::randn_gen([32, 64, 128], DType::F32, &g).requires_grad_(true);
+    let t = time(reps, 3, || {
+        mha.zero_grad();
+        xa.set_grad(None);
+        let opts = MhaOptions {
+            need_weights: false,
+            ..Default::default()
+        };
+        mha.forward(&xa, &xa, &xa, opts).0.sum().backward();
+    });
+    report("mha_d128_h4_s64_b32_fwd_bwd", t, "");
+
+    // LSTM forward + backward: input 32, hidden 64, seq 35, batch 16
+    let lstm = LSTM::with_options(32, 64, RNNOptions::default().batch_first(true));
+    let xl = Tensor::randn_gen([16, 35, 32], DType::F32, &g);
+    let t = time(reps, 3, || {
+        lstm.zero_grad();
+        lstm.forward(&xl, None).0.pow(2).mean().backward();
+    });
+    report("lstm_i32_h64_s35_b16_fwd_bwd", t, "");
+
+    // the peers' CNN: one SGD-momentum training step on a batch of 64 28x28 images
+    let cnn = sequential![
+        Conv2d::new(1, 32, 3),
+        ReLU::new(),
+        MaxPool2d::new(2),
+        Conv2d::new(32, 64, 3),
+        ReLU::new(),
+        MaxPool2d::new(2),
+        Flatten::new(),
+        Linear::new(64 * 5 * 5, 128),
+        ReLU::new(),
+        Linear::new(128, 10)
+    ];
+    let xc = Tensor::randn_gen([64, 1, 28, 28], DType::F32, &g);
+    let yc = Tensor::randint_gen(0, 10, [64], DType::I64, &g);
+    let mut sgdm = SGD::with_options(
+        cnn.parameters(),
+        SgdOptions {
+            momentum: 0.9,
+            ..SgdOptions::new(1e-2)
+        },
+    );
+    let t = time(reps, 1, || {
+        let loss = ce.forward(&cnn.forward(&xc), &yc);
+        sgdm.zero_grad();
+        loss.backward();
+        sgdm.step();
+    });
+    report("cnn_b64_28x28_sgdm_step", t, "");
+
+    // a transformer encoder layer (d 128, 4 heads, ff 512, seq 64, batch 32): one AdamW step
+    let enc = TransformerEncoderLayer::with_options(
+        128,
+        4,
+        TransformerLayerOptions {
+            dim_feedforward: 512,
+            dropout: 0.0,
+            batch_first: true,
+            ..Default::default()
+        },
+    );
+    let xt = Tensor::randn_gen([32, 64, 128], DType::F32, &g);
+    let mut adamw = AdamW::new(enc.parameters(), 1e-3);
+    let t = time(reps, 1, || {
+        let loss = enc.forward(&xt).pow(2).mean();
+        adamw.zero_grad();
+        loss.backward();
+        adamw.step();
+    });
+    report("transformer_layer_d128_s64_b32_adamw_step", t, "");
 }

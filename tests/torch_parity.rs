@@ -141,7 +141,6 @@ fn build_case_module(case: &Json, dtype: DType) -> Result<Arc<pnn::Boxed>, Strin
     Ok(Arc::new(m))
 }
 
-
 fn run_op_case(case: &Json, dtype: DType) -> Result<(), String> {
     let module = match case.get("module_expr").or_else(|| case.get("module")) {
         Some(_) => Some(build_case_module(case, dtype)?),
@@ -229,6 +228,10 @@ fn ops() {
         tally.failed.is_empty(),
         "{} ops cases failed",
         tally.failed.len()
+    );
+    assert!(
+        tally.unsupported.is_empty(),
+        "every ops case must be supported"
     );
 }
 
@@ -378,6 +381,10 @@ fn init() {
         tally.failed.is_empty(),
         "{} init cases failed",
         tally.failed.len()
+    );
+    assert!(
+        tally.unsupported.is_empty(),
+        "every init case must be supported"
     );
 }
 
