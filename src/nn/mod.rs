@@ -47,6 +47,7 @@ mod rnn;
 // Recurrent cells (issue 7, rnn family): the one-step arithmetic nn.RNN/LSTM/GRU share.
 mod rnn_cell;
 mod sparse;
+mod state_dict;
 mod transformer;
 pub mod utils;
 
@@ -73,10 +74,10 @@ pub use loss::{
     SmoothL1Loss,
 };
 pub use module::{
-    Buffer, FieldSink, Forward, ForwardModule, IncompatibleKeys, Module, ModuleField, Parameter,
-    StateDict, TrainingFlag,
+    Buffer, FieldSink, Forward, ForwardModule, Module, ModuleField, Parameter, TrainingFlag,
 };
 pub use normalization::{GroupNorm, LayerNorm, RMSNorm};
+pub use state_dict::{IncompatibleKeys, StateDict};
 // Normalization family: batch and instance norm.
 pub use batchnorm::{
     BatchNorm1d, BatchNorm2d, BatchNorm3d, BatchNormOptions, InstanceNorm1d, InstanceNorm2d,
