@@ -18,17 +18,17 @@ rows = collections.defaultdict(dict)
 for line in open(sys.argv[1]):
     r = json.loads(line)
     rows[r["workload"]].setdefault(r["framework"], []).append(r)
-print(f"{'workload':<22}{'flambeau (us)':>22}{'torch (us)':>22}{'torch/flambeau':>18}")
+print(f"{'workload':<42}{'flambeau (us)':>26}{'torch (us)':>26}{'torch/flambeau':>16}")
 for w, fw in rows.items():
     f = [r["median_us"] for r in fw.get("flambeau", [])]
     t = [r["median_us"] for r in fw.get("torch", [])]
     ratio = " / ".join(f"{b / a:.2f}" for a, b in zip(f, t))
-    fs = " / ".join(f"{v:.3f}" for v in f)
-    ts = " / ".join(f"{v:.3f}" for v in t)
-    print(f"{w:<22}{fs:>22}{ts:>22}{ratio:>18}")
+    fs = " / ".join(f"{v:.1f}" for v in f)
+    ts = " / ".join(f"{v:.1f}" for v in t)
+    print(f"{w:<42}{fs:>26}{ts:>26}{ratio:>16}")
     for fwk in ("flambeau", "torch"):
         g = [r.get("gflops") for r in fw.get(fwk, []) if r.get("gflops")]
         if g:
-            print(f"{'':<22}{fwk} GFLOP/s: {' / '.join(map(str, g))}")
+            print(f"{'':<42}{fwk} GFLOP/s: {' / '.join(map(str, g))}")
 PYEOF
 rm -f "$out"
