@@ -13,6 +13,7 @@ use crate::backend::Im2colGeometry;
 use crate::dtype::Num;
 use crate::shape::Layout;
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// Below this many output elements the kernels stay on the calling thread: handing work to the
 /// pool costs more than the copy.
@@ -35,6 +36,37 @@ fn valid(out: usize, stride: usize, pad: usize, offset: usize, size: usize) -> (
     (lo.min(hi), hi)
 }
 
+/// Copies `src` into `dst` (equal lengths) with fixed-size moves: a convolution's rows are
+/// short (11 and 26 elements in the peers' CNN), and `copy_from_slice` on them is a call to
+/// `memmove` per row, which cost more than the copy itself. Runs of 8 and, for the tail, the
+/// last 8 elements again (overlapping), so every move has a constant size.
+#[inline(always)]
+fn copy_row<T: Copy>(dst: &mut [MaybeUninit<T>], src: &[T]) {
+    const W: usize = 8;
+    let n = dst.len();
+    assert_eq!(n, src.len());
+    if n < W {
+        for (d, &s) in dst.iter_mut().zip(src) {
+            d.write(s);
+        }
+        return;
+    }
+    let mut i = 0;
+    while i + W <= n {
+        let s: [T; W] = src[i..i + W].try_into().unwrap();
+        for (d, v) in dst[i..i + W].iter_mut().zip(s) {
+            d.write(v);
+        }
+        i += W;
+    }
+    if i < n {
+        let s: [T; W] = src[n - W..].try_into().unwrap();
+        for (d, v) in dst[n - W..].iter_mut().zip(s) {
+            d.write(v);
+        }
+    }
+}
+
 /// The windows of `x`, a (batch, channels, h, w) view, as `[row][image][block]` columns, zeros
 /// in the padding.
 pub(crate) fn im2col<T: Num>(x: &[T], l: &Layout, g: &Im2colGeometry) -> Vec<T> {
@@ -42,42 +74,54 @@ pub(crate) fn im2col<T: Num>(x: &[T], l: &Layout, g: &Im2colGeometry) -> Vec<T> 
     let [kh, kw] = g.kernel;
     let (n, blocks) = (g.batch, oh * ow);
     let (sn, sc, sh, sw) = (l.strides[0], l.strides[1], l.strides[2], l.strides[3]);
-    let mut out = alloc::zeroed::<T>(g.rows() * n * blocks);
-    if out.is_empty() {
+    let len = g.rows() * n * blocks;
+    // Every element is written below (copied, or zeroed where a row's windows reach into the
+    // padding), so the buffer starts uninitialised: zeroing it first was a second pass over the
+    // largest tensor of a convolution.
+    let mut out = alloc::buffer::<T>(len);
+    if len == 0 {
         return out;
     }
-    let row = |(r, chunk): (usize, &mut [T])| {
+    let row = |(r, chunk): (usize, &mut [MaybeUninit<T>])| {
         let (c, ki, kj) = (r / (kh * kw), (r / kw) % kh, r % kw);
         let (h_off, w_off) = (ki * g.dilation[0], kj * g.dilation[1]);
         let (y0, y1) = valid(oh, g.stride[0], g.pad_before[0], h_off, g.input[0]);
         let (x0, x1) = valid(ow, g.stride[1], g.pad_before[1], w_off, g.input[1]);
-        if x0 >= x1 {
+        if x0 >= x1 || y0 >= y1 {
+            chunk.fill(MaybeUninit::new(T::zero()));
             return;
         }
+        let partial = y0 > 0 || y1 < oh || x0 > 0 || x1 < ow;
         for img in 0..n {
             let base = l.offset + img * sn + c * sc;
             let dst = &mut chunk[img * blocks..(img + 1) * blocks];
+            if partial {
+                dst.fill(MaybeUninit::new(T::zero()));
+            }
             for y in y0..y1 {
                 let ih = y * g.stride[0] + h_off - g.pad_before[0];
                 let src = base + ih * sh;
                 let first = x0 * g.stride[1] + w_off - g.pad_before[1];
                 let drow = &mut dst[y * ow + x0..y * ow + x1];
                 if g.stride[1] == 1 && sw == 1 {
-                    drow.copy_from_slice(&x[src + first..src + first + drow.len()]);
+                    copy_row(drow, &x[src + first..src + first + drow.len()]);
                 } else {
                     let step = g.stride[1] * sw;
                     for (i, d) in drow.iter_mut().enumerate() {
-                        *d = x[src + first * sw + i * step];
+                        d.write(x[src + first * sw + i * step]);
                     }
                 }
             }
         }
     };
-    if out.len() >= PARALLEL_ELEMS && rayon::current_num_threads() > 1 {
-        out.par_chunks_mut(n * blocks).enumerate().for_each(row);
+    let dst = &mut out.spare_capacity_mut()[..len];
+    if len >= PARALLEL_ELEMS && rayon::current_num_threads() > 1 {
+        dst.par_chunks_mut(n * blocks).enumerate().for_each(row);
     } else {
-        out.chunks_mut(n * blocks).enumerate().for_each(row);
+        dst.chunks_mut(n * blocks).enumerate().for_each(row);
     }
+    // SAFETY: every chunk was filled above: zeros outside the valid windows, copies inside.
+    unsafe { out.set_len(len) };
     out
 }
 

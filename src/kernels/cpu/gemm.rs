@@ -8,6 +8,7 @@
 use super::{alloc, strided};
 use crate::dtype::Num;
 use crate::shape::{Layout, Shape};
+use std::mem::MaybeUninit;
 
 /// A strided matrix operand: element `(i, j)` is at `offset + i * rs + j * cs`.
 #[derive(Clone, Copy, Debug)]
@@ -38,7 +39,13 @@ const TINY_PRODUCT: usize = 256;
 /// Element types with a GEMM kernel.
 pub(crate) trait GemmElem: Num {
     /// `c = a · b` (or `c += a · b` when `accumulate`), `c` row-major contiguous `m x n`.
-    fn gemm(
+    ///
+    /// `c` may be uninitialised unless `accumulate`: without it every element is written and
+    /// none read, so a fresh output needs no zeroing pass (gemm's `read_dst = false`).
+    ///
+    /// # Safety
+    /// With `accumulate`, the first `m * n` elements of `c` must be initialised.
+    unsafe fn gemm(
         m: usize,
         n: usize,
         k: usize,
@@ -46,7 +53,7 @@ pub(crate) trait GemmElem: Num {
         ar: MatRef,
         b: &[Self],
         br: MatRef,
-        c: &mut [Self],
+        c: &mut [MaybeUninit<Self>],
         accumulate: bool,
     );
 }
@@ -54,7 +61,7 @@ pub(crate) trait GemmElem: Num {
 macro_rules! float_gemm {
     ($t:ty) => {
         impl GemmElem for $t {
-            fn gemm(
+            unsafe fn gemm(
                 m: usize,
                 n: usize,
                 k: usize,
@@ -62,7 +69,7 @@ macro_rules! float_gemm {
                 ar: MatRef,
                 b: &[$t],
                 br: MatRef,
-                c: &mut [$t],
+                c: &mut [MaybeUninit<$t>],
                 accumulate: bool,
             ) {
                 if m == 0 || n == 0 {
@@ -73,7 +80,7 @@ macro_rules! float_gemm {
                 assert!(c.len() >= m * n, "output buffer too small");
                 if k == 0 {
                     if !accumulate {
-                        c[..m * n].fill(0.0);
+                        c[..m * n].fill(MaybeUninit::new(0.0));
                     }
                     return;
                 }
@@ -81,7 +88,8 @@ macro_rules! float_gemm {
                     // For tiny products a plain loop is faster than a tuned kernel's set-up, and
                     // it sums in the order PyTorch's CPU path does for them (one rounded product
                     // added at a time), which keeps small models bit-identical to PyTorch.
-                    naive_gemm(m, n, k, a, ar, b, br, c, accumulate);
+                    // SAFETY: the caller's contract is naive_gemm's.
+                    unsafe { naive_gemm(m, n, k, a, ar, b, br, c, accumulate) };
                     return;
                 }
                 let work = m * n * k * std::mem::size_of::<$t>();
@@ -93,7 +101,8 @@ macro_rules! float_gemm {
                 };
                 // SAFETY: the bounds of every operand were checked above; `c` is a distinct
                 // mutable slice, so it cannot overlap `a` or `b`; strides fit in isize because
-                // every index they produce is inside a slice.
+                // every index they produce is inside a slice; gemm reads `c` only when
+                // `accumulate` (then initialised, by the caller's contract).
                 unsafe {
                     // gemm's convention: dst = alpha * dst + beta * lhs * rhs, strides given as
                     // (column stride, row stride).
@@ -101,7 +110,7 @@ macro_rules! float_gemm {
                         m,
                         n,
                         k,
-                        c.as_mut_ptr(),
+                        c.as_mut_ptr() as *mut $t,
                         1,
                         n as isize,
                         accumulate,
@@ -127,7 +136,7 @@ float_gemm!(f32);
 float_gemm!(f64);
 
 impl GemmElem for i64 {
-    fn gemm(
+    unsafe fn gemm(
         m: usize,
         n: usize,
         k: usize,
@@ -135,11 +144,19 @@ impl GemmElem for i64 {
         ar: MatRef,
         b: &[i64],
         br: MatRef,
-        c: &mut [i64],
+        c: &mut [MaybeUninit<i64>],
         accumulate: bool,
     ) {
-        naive_gemm(m, n, k, a, ar, b, br, c, accumulate)
+        // SAFETY: the caller's contract is naive_gemm's.
+        unsafe { naive_gemm(m, n, k, a, ar, b, br, c, accumulate) }
     }
+}
+
+/// The initialised elements of `s` seen as possibly uninitialised ones (always sound: only
+/// initialised values are ever written through the result).
+fn as_uninit<T>(s: &mut [T]) -> &mut [MaybeUninit<T>] {
+    // SAFETY: `MaybeUninit<T>` has `T`'s layout; callers write initialised values only.
+    unsafe { &mut *(s as *mut [T] as *mut [MaybeUninit<T>]) }
 }
 
 /// Offsets of every matrix of a batched layout whose last two dims are the matrix dims.
@@ -176,34 +193,56 @@ pub(crate) fn matmul<T: GemmElem>(
     let (ar, br) = (mat(la), mat(lb));
     let (ao, bo) = (batch_offsets(la), batch_offsets(lb));
     let accumulate = init.is_some();
+    let len = batch * m * n;
+    // Without an addend the output is left unwritten until the kernel's `read_dst = false`
+    // pass stores every element: a zeroing pass over a fresh (N·L-wide, for convolutions)
+    // output cost ~5% of a Conv2d step.
     let mut out = match init {
         Some((c, lc)) => strided::to_contiguous(c, lc),
-        None => alloc::zeroed(batch * m * n),
+        None => alloc::buffer(len),
     };
-    for i in 0..batch {
-        T::gemm(
-            m,
-            n,
-            k,
-            a,
-            MatRef {
-                offset: ao[i],
-                ..ar
-            },
-            b,
-            MatRef {
-                offset: bo[i],
-                ..br
-            },
-            &mut out[i * m * n..(i + 1) * m * n],
-            accumulate,
-        );
+    {
+        let dst: &mut [MaybeUninit<T>] = if accumulate {
+            as_uninit(&mut out[..len])
+        } else {
+            &mut out.spare_capacity_mut()[..len]
+        };
+        for i in 0..batch {
+            // SAFETY: with `accumulate`, `dst` is `out`'s initialised elements.
+            unsafe {
+                T::gemm(
+                    m,
+                    n,
+                    k,
+                    a,
+                    MatRef {
+                        offset: ao[i],
+                        ..ar
+                    },
+                    b,
+                    MatRef {
+                        offset: bo[i],
+                        ..br
+                    },
+                    &mut dst[i * m * n..(i + 1) * m * n],
+                    accumulate,
+                );
+            }
+        }
+    }
+    if !accumulate {
+        // SAFETY: each of the `batch` products wrote its `m * n` elements (gemm and the plain
+        // loop write every element when not accumulating, the empty cases have `len == 0`).
+        unsafe { out.set_len(len) };
     }
     out
 }
 
 /// Reference triple loop, used for integers and as the ground truth in tests.
-pub(crate) fn naive_gemm<T: Num>(
+///
+/// # Safety
+/// With `accumulate`, the first `m * n` elements of `c` must be initialised.
+pub(crate) unsafe fn naive_gemm<T: Num>(
     m: usize,
     n: usize,
     k: usize,
@@ -211,7 +250,7 @@ pub(crate) fn naive_gemm<T: Num>(
     ar: MatRef,
     b: &[T],
     br: MatRef,
-    c: &mut [T],
+    c: &mut [MaybeUninit<T>],
     accumulate: bool,
 ) {
     for i in 0..m {
@@ -221,7 +260,13 @@ pub(crate) fn naive_gemm<T: Num>(
                 acc += a[ar.offset + i * ar.rs + p * ar.cs] * b[br.offset + p * br.rs + j * br.cs];
             }
             let dst = &mut c[i * n + j];
-            *dst = if accumulate { *dst + acc } else { acc };
+            // SAFETY: read only when accumulating, when the caller guarantees it is set.
+            let v = if accumulate {
+                (unsafe { dst.assume_init_read() }) + acc
+            } else {
+                acc
+            };
+            dst.write(v);
         }
     }
 }
@@ -268,8 +313,11 @@ mod tests {
             for accumulate in [false, true] {
                 let mut want = lcg(m * n, 3);
                 let mut got = want.clone();
-                naive_gemm(m, n, k, &a, ar, &b, br, &mut want, accumulate);
-                f64::gemm(m, n, k, &a, ar, &b, br, &mut got, accumulate);
+                // SAFETY: the outputs are initialised vectors.
+                unsafe {
+                    naive_gemm(m, n, k, &a, ar, &b, br, as_uninit(&mut want), accumulate);
+                    f64::gemm(m, n, k, &a, ar, &b, br, as_uninit(&mut got), accumulate);
+                }
                 for (x, y) in got.iter().zip(&want) {
                     assert!((x - y).abs() < 1e-12, "{m}x{k}x{n}: {x} vs {y}");
                 }
@@ -277,8 +325,31 @@ mod tests {
                 let b32: Vec<f32> = b.iter().map(|&v| v as f32).collect();
                 let mut want32: Vec<f32> = lcg(m * n, 3).iter().map(|&v| v as f32).collect();
                 let mut got32 = want32.clone();
-                naive_gemm(m, n, k, &a32, ar, &b32, br, &mut want32, accumulate);
-                f32::gemm(m, n, k, &a32, ar, &b32, br, &mut got32, accumulate);
+                // SAFETY: the outputs are initialised vectors.
+                unsafe {
+                    naive_gemm(
+                        m,
+                        n,
+                        k,
+                        &a32,
+                        ar,
+                        &b32,
+                        br,
+                        as_uninit(&mut want32),
+                        accumulate,
+                    );
+                    f32::gemm(
+                        m,
+                        n,
+                        k,
+                        &a32,
+                        ar,
+                        &b32,
+                        br,
+                        as_uninit(&mut got32),
+                        accumulate,
+                    );
+                }
                 for (x, y) in got32.iter().zip(&want32) {
                     assert!(
                         (x - y).abs() < 1e-4 * (1.0 + y.abs()),
