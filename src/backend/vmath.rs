@@ -105,6 +105,7 @@ fn run_f32(x: &[f32], out: &mut Vec<f32>, f: impl Fn(f32) -> f32 + Copy) {
     fill(dst, x, f)
 }
 
+/// The loop itself; its callers decide which CPU features it is compiled with.
 #[inline(always)]
 fn fill(dst: &mut [f32], x: &[f32], f: impl Fn(f32) -> f32) {
     for (o, &v) in dst.iter_mut().zip(x) {
@@ -112,12 +113,14 @@ fn fill(dst: &mut [f32], x: &[f32], f: impl Fn(f32) -> f32) {
     }
 }
 
+/// `fill` compiled for 512-bit vectors.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn fill_avx512(dst: &mut [f32], x: &[f32], f: impl Fn(f32) -> f32) {
     fill(dst, x, f)
 }
 
+/// `fill` compiled for 256-bit vectors.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn fill_avx2(dst: &mut [f32], x: &[f32], f: impl Fn(f32) -> f32) {
