@@ -10,6 +10,7 @@
 //! in `storage.rs`: no op file changes.
 
 pub(crate) mod ops;
+pub(crate) mod vmath;
 
 use crate::dtype::{DType, Element};
 use crate::random::generator::GeneratorState;

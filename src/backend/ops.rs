@@ -4,6 +4,7 @@
 //! against a scalar, so a new elementwise op is one declaration here plus its tensor method in
 //! `ops/` (type promotion and autograd); no kernel loop is written again.
 
+use super::vmath;
 use crate::dtype::{DType, Float};
 
 /// PyTorch's message for a dtype an op has no kernel for.
@@ -80,7 +81,8 @@ pub(crate) trait CmpOp: Copy + Send + Sync {
     fn cmp<T: PartialOrd>(self, a: T, b: T) -> bool;
 }
 
-/// Declares unary ops: `Name { params } = "kernel name", |op, x| float body, int |op, x| .., bool |op, x| ..;`.
+/// Declares unary ops: `Name { params } = "kernel name", |op, x| float body, int |op, x| ..,
+/// bool |op, x| .., f32_run path;` (the last: a vectorised float32 body over a contiguous run).
 macro_rules! unary_ops {
     ($(
         $(#[$m:meta])*
@@ -88,6 +90,7 @@ macro_rules! unary_ops {
         $(, |$op:ident, $x:ident| $float:expr)?
         $(, int |$opi:ident, $xi:ident| $int:expr)?
         $(, bool |$opb:ident, $xb:ident| $boolean:expr)?
+        $(, f32_run $run:path)?
         ;
     )*) => {$(
         $(#[$m])*
@@ -117,6 +120,12 @@ macro_rules! unary_ops {
                 fn boolean(self, $xb: bool) -> bool {
                     let $opb = self;
                     $boolean
+                }
+            )?
+            $(
+                #[inline(always)]
+                fn f32_run(self, x: &[f32], out: &mut Vec<f32>) {
+                    $run(x, out)
                 }
             )?
         }
@@ -309,7 +318,7 @@ unary_ops! {
     Sign {} = "sign_cpu", |op, x| if x > T::zero() { T::one() } else if x < T::zero() { -T::one() } else { x * T::zero() },
         int |op, x| x.signum();
     /// `e^x`.
-    Exp {} = "exp_vml_cpu", |op, x| x.exp();
+    Exp {} = "exp_vml_cpu", |op, x| x.exp(), f32_run vmath::exp_run;
     /// `ln x`.
     Log {} = "log_vml_cpu", |op, x| x.ln();
     /// `ln(1 + x)`.
@@ -325,13 +334,13 @@ unary_ops! {
     /// `cos x`.
     Cos {} = "cos_vml_cpu", |op, x| x.cos();
     /// `tanh x`.
-    Tanh {} = "tanh_vml_cpu", |op, x| x.tanh();
+    Tanh {} = "tanh_vml_cpu", |op, x| x.tanh(), f32_run vmath::tanh_run;
     /// `sinh x`.
     Sinh {} = "sinh_cpu", |op, x| x.sinh();
     /// `cosh x`.
     Cosh {} = "cosh_cpu", |op, x| x.cosh();
     /// `1 / (1 + e^-x)`.
-    Sigmoid {} = "sigmoid_cpu", |op, x| sigmoid(x);
+    Sigmoid {} = "sigmoid_cpu", |op, x| sigmoid(x), f32_run vmath::sigmoid_run;
     /// `max(x, 0)`, NaN passing through.
     Relu {} = "clamp_min_scalar_cpu", |op, x| if x > T::zero() || x.is_nan() { x } else { T::zero() },
         int |op, x| x.max(0);
