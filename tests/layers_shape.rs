@@ -104,6 +104,7 @@ fn value(name: &str) -> &'static Json {
 
 #[test]
 fn resampling_values_match_pytorch() {
+    let _g = RNG.lock().unwrap_or_else(|e| e.into_inner());
     for (dt, tag) in [(DType::F64, "f64"), (DType::F32, "f32")] {
         let n = |s: &str| format!("{s}_{tag}");
         let pairs: Vec<(String, Tensor)> = vec![
@@ -252,6 +253,7 @@ fn check_grads(name: &str, f: impl Fn(&[Tensor]) -> Tensor, inputs: &[Tensor]) {
 
 #[test]
 fn embedding_bags_match_pytorch() {
+    let _g = RNG.lock().unwrap_or_else(|e| e.into_inner());
     let w = seq(&[7, 3], DType::F64);
     let idx = tensor!([1, 2, 4, 5, 4, 3, 2, 0, 6]);
     let off = tensor!([0, 2, 2, 6]);
@@ -372,6 +374,7 @@ fn feature_dropout_masks_match_pytorch() {
 
 #[test]
 fn reprs_match_pytorch() {
+    let _g = RNG.lock().unwrap_or_else(|e| e.into_inner());
     let r = &data()["reprs"];
     let cases: Vec<(&str, String)> = vec![
         (
