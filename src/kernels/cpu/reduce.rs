@@ -95,10 +95,76 @@ pub(crate) fn sum<T: SumLanes>(s: &[T]) -> T {
     for &x in &s[vecs * lanes..] {
         acc += x;
     }
-    for lane in 0..lanes {
-        acc += row_sum(vecs, |v| s[v * lanes + lane]);
+    let mut add_lanes = |totals: &[T]| {
+        for &t in totals {
+            acc += t;
+        }
+    };
+    match lanes {
+        8 => add_lanes(&lane_sums::<T, 8, 32>(s, vecs)),
+        4 => add_lanes(&lane_sums::<T, 4, 16>(s, vecs)),
+        _ => unreachable!("vector width {lanes}"),
     }
     acc
+}
+
+/// Each lane's `row_sum` over the first `vecs` vectors of `L` values, as ATen computes them in
+/// one `Vectorized` pass: `W = 4 * L` accumulators (4 interleaved vectors) walked together
+/// through the cascade, so every lane adds its values in exactly the order of a lane-by-lane
+/// `row_sum(vecs, |v| s[v * L + lane])`, but the data is read once, contiguously.
+fn lane_sums<T: Num, const L: usize, const W: usize>(s: &[T], vecs: usize) -> [T; L] {
+    const ILP: usize = 4;
+    let size_ilp = vecs / ILP;
+    // `multi_row_sum` on W-wide chunks: chunk r holds, for each of the 4 interleaved rows k and
+    // lane l, the value s[(r * 4 + k) * L + l] = s[r * W + k * L + l].
+    const LEVELS: usize = 4;
+    let level_power = 4.max(ceil_log2(size_ilp) / LEVELS);
+    let level_step = 1usize << level_power;
+    let level_mask = level_step - 1;
+    let mut acc = [[T::zero(); W]; LEVELS];
+    let add = |a: &mut [T; W], b: &[T]| {
+        for (x, &y) in a.iter_mut().zip(b) {
+            *x += y;
+        }
+    };
+    let mut i = 0;
+    while i + level_step <= size_ilp {
+        for chunk in s[i * W..(i + level_step) * W].chunks_exact(W) {
+            add(&mut acc[0], chunk);
+        }
+        i += level_step;
+        for j in 1..LEVELS {
+            let lower = acc[j - 1];
+            add(&mut acc[j], &lower);
+            acc[j - 1] = [T::zero(); W];
+            if i & (level_mask << (j * level_power)) != 0 {
+                break;
+            }
+        }
+    }
+    for chunk in s[i * W..size_ilp * W].chunks_exact(W) {
+        add(&mut acc[0], chunk);
+    }
+    let mut partial = acc[0];
+    for a in &acc[1..] {
+        add(&mut partial, a);
+    }
+    // The vectors after the interleaved ones go to the first partial, then the four partials
+    // are added in order.
+    for v in size_ilp * ILP..vecs {
+        for l in 0..L {
+            partial[l] += s[v * L + l];
+        }
+    }
+    let mut totals = [T::zero(); L];
+    for (l, t) in totals.iter_mut().enumerate() {
+        let mut total = partial[l];
+        for k in 1..ILP {
+            total += partial[k * L + l];
+        }
+        *t = total;
+    }
+    totals
 }
 
 /// Sums every row of a `rows x len` row-major buffer.
@@ -291,5 +357,59 @@ fn ceil_log2_nll(x: usize) -> usize {
         1
     } else {
         (usize::BITS - (x - 1).leading_zeros()) as usize
+    }
+}
+
+#[cfg(test)]
+mod lane_sum_tests {
+    use super::*;
+
+    /// ATen's order lane by lane, as `sum` computed it before it read the data in one pass.
+    fn reference<T: SumLanes>(s: &[T]) -> T {
+        let n = s.len();
+        let lanes = T::LANES;
+        if n < lanes {
+            return row_sum(n, |i| s[i]);
+        }
+        let vecs = n / lanes;
+        let mut acc = T::zero();
+        for &x in &s[vecs * lanes..] {
+            acc += x;
+        }
+        for lane in 0..lanes {
+            acc += row_sum(vecs, |v| s[v * lanes + lane]);
+        }
+        acc
+    }
+
+    #[test]
+    fn one_pass_lane_sums_are_bit_identical_to_lane_by_lane_ones() {
+        let mut state = 0x2545f4914f6cdd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let data: Vec<f64> = (0..300_000).map(|_| next() * 1e3).collect();
+        let data32: Vec<f32> = data.iter().map(|&x| x as f32).collect();
+        let ints: Vec<i64> = data.iter().map(|&x| x as i64).collect();
+        let mut sizes: Vec<usize> = (0..300).collect();
+        sizes.extend([
+            511, 512, 513, 4095, 4096, 4097, 65535, 65536, 65537, 100_003, 300_000,
+        ]);
+        for n in sizes {
+            assert_eq!(
+                sum(&data32[..n]).to_bits(),
+                reference(&data32[..n]).to_bits(),
+                "f32 {n}"
+            );
+            assert_eq!(
+                sum(&data[..n]).to_bits(),
+                reference(&data[..n]).to_bits(),
+                "f64 {n}"
+            );
+            assert_eq!(sum(&ints[..n]), reference(&ints[..n]), "i64 {n}");
+        }
     }
 }
