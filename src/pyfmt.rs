@@ -28,6 +28,11 @@ pub(crate) fn float(v: f64) -> String {
     }
 }
 
+/// A bool as Python prints it (`True`, `False`), for module reprs.
+pub(crate) fn bool(b: bool) -> &'static str {
+    if b { "True" } else { "False" }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

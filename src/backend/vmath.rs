@@ -10,6 +10,8 @@
 //! vectorises; it is compiled for AVX-512, AVX2 and the baseline, picked at run time. No fused
 //! multiply-adds are used, so every machine gets the same bits.
 
+use std::mem::MaybeUninit;
+
 /// `1.5 · 2^52`: adding it rounds a float64 of magnitude below 2^51 to an integer, which is then
 /// in the low bits of the sum (no float-to-int conversion, which AVX2 lacks for 64-bit lanes).
 const ROUND_MAGIC: f64 = 6755399441055744.0;
@@ -88,42 +90,49 @@ pub(crate) fn tanh_f32(x: f32) -> f32 {
 /// vector width this CPU has.
 #[inline(always)]
 fn run_f32(x: &[f32], out: &mut Vec<f32>, f: impl Fn(f32) -> f32 + Copy) {
-    let start = out.len();
-    out.resize(start + x.len(), 0.0);
-    let dst = &mut out[start..];
+    // Written straight into the spare capacity: no zeroing pass before the values.
+    out.reserve(x.len());
+    let dst = &mut out.spare_capacity_mut()[..x.len()];
+    let mut done = false;
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU has AVX-512F, the only feature `fill_avx512` is compiled for.
-            return unsafe { fill_avx512(dst, x, f) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
+            unsafe { fill_avx512(dst, x, f) };
+            done = true;
+        } else if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: as above, for AVX2.
-            return unsafe { fill_avx2(dst, x, f) };
+            unsafe { fill_avx2(dst, x, f) };
+            done = true;
         }
     }
-    fill(dst, x, f)
+    if !done {
+        fill(dst, x, f);
+    }
+    // SAFETY: `fill` wrote all `x.len()` elements after the old length.
+    unsafe { out.set_len(out.len() + x.len()) };
 }
 
-/// The loop itself; its callers decide which CPU features it is compiled with.
+/// The loop itself; its callers decide which CPU features it is compiled with. Writes every
+/// element of `dst` (`dst.len() == x.len()`).
 #[inline(always)]
-fn fill(dst: &mut [f32], x: &[f32], f: impl Fn(f32) -> f32) {
+fn fill(dst: &mut [MaybeUninit<f32>], x: &[f32], f: impl Fn(f32) -> f32) {
     for (o, &v) in dst.iter_mut().zip(x) {
-        *o = f(v);
+        o.write(f(v));
     }
 }
 
 /// `fill` compiled for 512-bit vectors.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn fill_avx512(dst: &mut [f32], x: &[f32], f: impl Fn(f32) -> f32) {
+unsafe fn fill_avx512(dst: &mut [MaybeUninit<f32>], x: &[f32], f: impl Fn(f32) -> f32) {
     fill(dst, x, f)
 }
 
 /// `fill` compiled for 256-bit vectors.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn fill_avx2(dst: &mut [f32], x: &[f32], f: impl Fn(f32) -> f32) {
+unsafe fn fill_avx2(dst: &mut [MaybeUninit<f32>], x: &[f32], f: impl Fn(f32) -> f32) {
     fill(dst, x, f)
 }
 

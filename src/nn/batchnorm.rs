@@ -101,10 +101,6 @@ fn norm_state(num_features: usize, affine: bool, bias: bool, track: bool) -> Nor
     )
 }
 
-fn py_bool(b: bool) -> &'static str {
-    if b { "True" } else { "False" }
-}
-
 /// `_NormBase.extra_repr`.
 fn norm_repr(
     num_features: usize,
@@ -118,9 +114,9 @@ fn norm_repr(
         "{num_features}, eps={}, momentum={}, affine={}, bias={}, track_running_stats={}",
         pyfmt::float(eps),
         momentum.map_or("None".to_string(), pyfmt::float),
-        py_bool(affine),
-        py_bool(bias),
-        py_bool(track),
+        crate::pyfmt::bool(affine),
+        crate::pyfmt::bool(bias),
+        crate::pyfmt::bool(track),
     )
 }
 

@@ -5,10 +5,6 @@ use crate::nn::Module;
 use crate::pyfmt;
 use crate::tensor::Tensor;
 
-fn py_bool(b: bool) -> &'static str {
-    if b { "True" } else { "False" }
-}
-
 /// A shape as Python prints a tuple: `(6,)`, `(3, 4)`.
 fn py_tuple(dims: &[usize]) -> String {
     let dims: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
@@ -91,8 +87,8 @@ impl LayerNorm {
             "{}, eps={}, elementwise_affine={}, bias={}",
             py_tuple(&self.normalized_shape),
             pyfmt::float(self.eps),
-            py_bool(self.weight.is_some()),
-            py_bool(self.bias.is_some())
+            crate::pyfmt::bool(self.weight.is_some()),
+            crate::pyfmt::bool(self.bias.is_some())
         )
     }
 }
@@ -194,8 +190,8 @@ impl GroupNorm {
             self.num_groups,
             self.num_channels,
             pyfmt::float(self.eps),
-            py_bool(self.affine),
-            py_bool(self.bias.is_some())
+            crate::pyfmt::bool(self.affine),
+            crate::pyfmt::bool(self.bias.is_some())
         )
     }
 }
@@ -262,7 +258,7 @@ impl RMSNorm {
             "{}, eps={}, elementwise_affine={}",
             py_tuple(&self.normalized_shape),
             self.eps.map_or("None".to_string(), pyfmt::float),
-            py_bool(self.weight.is_some())
+            crate::pyfmt::bool(self.weight.is_some())
         )
     }
 }

@@ -84,10 +84,6 @@ impl RNNOptions {
     }
 }
 
-fn py_bool(b: bool) -> &'static str {
-    if b { "True" } else { "False" }
-}
-
 /// What the three layer types share (PyTorch's `RNNBase`): sizes, options, the parameters in
 /// registration order with their names, and the training flag.
 #[derive(Clone)]
@@ -244,7 +240,7 @@ impl RnnCore {
             s.push_str(&format!(", dropout={}", pyfmt::float(o.dropout)));
         }
         if o.bidirectional {
-            s.push_str(&format!(", bidirectional={}", py_bool(true)));
+            s.push_str(&format!(", bidirectional={}", crate::pyfmt::bool(true)));
         }
         s
     }

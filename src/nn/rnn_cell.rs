@@ -164,10 +164,6 @@ fn check_cell_shapes(input: &Tensor, input_size: usize, hidden: &[&Tensor], hidd
     }
 }
 
-fn py_bool(b: bool) -> &'static str {
-    if b { "True" } else { "False" }
-}
-
 macro_rules! cell_struct {
     ($(#[$doc:meta])* $name:ident, $gates:expr) => {
         $(#[$doc])*
@@ -218,7 +214,7 @@ macro_rules! cell_struct {
             fn base_repr(&self) -> String {
                 let mut s = format!("{}, {}", self.input_size, self.hidden_size);
                 if self.bias_ih.is_none() {
-                    s.push_str(&format!(", bias={}", py_bool(false)));
+                    s.push_str(&format!(", bias={}", crate::pyfmt::bool(false)));
                 }
                 s
             }

@@ -8,6 +8,9 @@ fn text(section: &str, name: &str) -> &'static str {
 
 #[test]
 fn reprs_match_pytorch() {
+    // Module construction draws from the default generator: not between another test's seed
+    // and its draws.
+    let _g = crate::rng_lock();
     let sep = MultiheadAttentionOptions {
         kdim: Some(4),
         vdim: Some(5),
@@ -71,6 +74,9 @@ fn reprs_match_pytorch() {
 
 #[test]
 fn state_dict_keys_match_pytorch() {
+    // Module construction draws from the default generator: not between another test's seed
+    // and its draws.
+    let _g = crate::rng_lock();
     let keys = |name: &str| -> Vec<&'static str> {
         REF["keys"][name]
             .as_array()
@@ -127,6 +133,9 @@ type ErrorCase<'a> = (&'a str, Box<dyn FnOnce() + 'a>);
 
 #[test]
 fn errors_match_pytorch() {
+    // Module construction draws from the default generator: not between another test's seed
+    // and its draws.
+    let _g = crate::rng_lock();
     let err = |n: &str| text("errors", n).to_string();
     let (q4, k4) = (Tensor::randn([1, 2, 3, 4]), Tensor::randn([1, 2, 5, 4]));
     let x3 = Tensor::randn([3, 2, 4]);
@@ -285,6 +294,7 @@ thread_local! {
 #[test]
 fn panics_point_at_the_caller() {
     static HOOK: Mutex<()> = Mutex::new(());
+    let _g = crate::rng_lock();
     let _h = HOOK.lock().unwrap_or_else(|e| e.into_inner());
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(|info| {

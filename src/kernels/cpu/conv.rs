@@ -145,15 +145,15 @@ pub(crate) fn col2im<T: Num>(cols: &[T], l: &Layout, g: &Im2colGeometry) -> Vec<
             for kj in 0..kw {
                 let w_off = kj * g.dilation[1];
                 let (x0, x1) = valid(ow, g.stride[1], g.pad_before[1], w_off, w);
+                if x0 >= x1 {
+                    continue;
+                }
                 let r = (c * kh + ki) * kw + kj;
                 let base = l.offset + img * s0 + r * s1;
                 for y in y0..y1 {
                     let ih = y * g.stride[0] + h_off - g.pad_before[0];
                     let drow = &mut dst[ih * w..(ih + 1) * w];
                     let src = base + y * ow * s2;
-                    if x0 >= x1 {
-                        continue;
-                    }
                     let first = x0 * g.stride[1] + w_off - g.pad_before[1];
                     if g.stride[1] == 1 && s2 == 1 {
                         // Unit steps on both sides: a slice add the compiler vectorises.

@@ -152,10 +152,13 @@ impl GemmElem for i64 {
     }
 }
 
-/// The initialised elements of `s` seen as possibly uninitialised ones (always sound: only
-/// initialised values are ever written through the result).
-fn as_uninit<T>(s: &mut [T]) -> &mut [MaybeUninit<T>] {
-    // SAFETY: `MaybeUninit<T>` has `T`'s layout; callers write initialised values only.
+/// The initialised elements of `s` seen as possibly uninitialised ones.
+///
+/// # Safety
+/// Nothing uninitialised may be written through the result (`GemmElem::gemm` and `naive_gemm`
+/// write computed values only), or `s` would hold uninitialised `T`s.
+unsafe fn as_uninit<T>(s: &mut [T]) -> &mut [MaybeUninit<T>] {
+    // SAFETY: `MaybeUninit<T>` has `T`'s layout; the caller writes initialised values only.
     unsafe { &mut *(s as *mut [T] as *mut [MaybeUninit<T>]) }
 }
 
@@ -203,7 +206,7 @@ pub(crate) fn matmul<T: GemmElem>(
     };
     {
         let dst: &mut [MaybeUninit<T>] = if accumulate {
-            as_uninit(&mut out[..len])
+            unsafe { as_uninit(&mut out[..len]) }
         } else {
             &mut out.spare_capacity_mut()[..len]
         };

@@ -387,8 +387,7 @@ fn mha_shape_check(
 
 /// Python's `torch.Size([..])` text.
 fn torch_size(d: &[usize]) -> String {
-    let v: Vec<String> = d.iter().map(|x| x.to_string()).collect();
-    format!("torch.Size([{}])", v.join(", "))
+    format!("{:?}", crate::shape::Shape::new(d))
 }
 
 /// `_in_projection_packed`: one product for self-attention (`q is k is v`), two for

@@ -109,7 +109,7 @@ pub fn interpolate(
         panic!(
             "\"{}\" not implemented for '{}'",
             kernel(),
-            dtype_name(input.dtype())
+            input.dtype().scalar_name()
         );
     }
     let mut out = input.clone();
@@ -130,15 +130,6 @@ pub fn interpolate(
         out = input.clone_tensor();
     }
     out
-}
-
-fn dtype_name(d: DType) -> &'static str {
-    match d {
-        DType::I64 => "Long",
-        DType::Bool => "Bool",
-        DType::F32 => "Float",
-        DType::F64 => "Double",
-    }
 }
 
 /// `upsample_{1,2,3}d_common_check`: every input and output size is positive.
