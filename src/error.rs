@@ -11,6 +11,9 @@ pub enum Error {
     InvalidArgument(String),
     /// `load_state_dict` found missing, unexpected or mis-shaped entries (PyTorch's message).
     LoadStateDict(String),
+    /// A file's bytes are not what its format requires (a checkpoint, a dataset): the message
+    /// names the problem and, where known, the file.
+    Format(String),
     /// Reading or writing a file failed.
     Io(std::io::Error),
 }
@@ -18,7 +21,9 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::InvalidArgument(msg) | Error::LoadStateDict(msg) => f.write_str(msg),
+            Error::InvalidArgument(msg) | Error::LoadStateDict(msg) | Error::Format(msg) => {
+                f.write_str(msg)
+            }
             Error::Io(e) => write!(f, "{e}"),
         }
     }

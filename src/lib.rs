@@ -35,9 +35,11 @@ pub mod optim;
 mod pyfmt;
 pub mod random;
 mod scalar;
+pub mod serialization;
 mod shape;
 mod storage;
 mod tensor;
+pub mod utils;
 
 pub use autograd::{NoGradGuard, Node, no_grad};
 pub use device::Device;

@@ -1,0 +1,3 @@
+//! `torch.utils`: data loading ([`data`]).
+
+pub mod data;
