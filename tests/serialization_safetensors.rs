@@ -228,10 +228,7 @@ fn interop_fixtures_load_into_models() {
     let fx: Json =
         serde_json::from_str(&std::fs::read_to_string(interop_dir().join("interop.json")).unwrap())
             .unwrap();
-    let mlp = nn::Sequential::new()
-        .add(nn::Linear::new(4, 8))
-        .add(nn::ReLU::new())
-        .add(nn::Linear::new(8, 3));
+    let (mlp, cnn) = interop_models();
     let sd = load_safetensors(interop_dir().join("mlp.safetensors")).unwrap();
     // Data order: the reference writer sorts names within a dtype.
     assert_eq!(sd.keys(), vec!["0.bias", "0.weight", "2.bias", "2.weight"]);
@@ -246,6 +243,7 @@ fn interop_fixtures_load_into_models() {
     }
     let sd = load_safetensors(interop_dir().join("cnn.safetensors")).unwrap();
     assert_eq!(sd.keys()[0], "1.num_batches_tracked");
+    cnn.load_state_dict(&sd, true).unwrap();
     for (k, dt) in fx["models"]["cnn"]["dtypes"].as_object().unwrap() {
         let want = if dt == "torch.int64" {
             DType::I64
@@ -253,6 +251,67 @@ fn interop_fixtures_load_into_models() {
             DType::F32
         };
         assert_eq!(sd.get(k).unwrap().dtype(), want, "{k}");
+    }
+}
+
+fn interop_models() -> (nn::Sequential, nn::Sequential) {
+    let mlp = nn::Sequential::new()
+        .add(nn::Linear::new(4, 8))
+        .add(nn::ReLU::new())
+        .add(nn::Linear::new(8, 3));
+    let conv = nn::ConvOptions {
+        padding: nn::functional::Padding::Explicit(vec![1]),
+        ..Default::default()
+    };
+    let cnn = nn::Sequential::new()
+        .add(nn::Conv2d::with_options(1, 4, 3, conv))
+        .add(nn::BatchNorm2d::new(4))
+        .add(nn::ReLU::new())
+        .add(nn::MaxPool2d::new(2))
+        .add(nn::Flatten::new())
+        .add(nn::Linear::new(64, 5));
+    (mlp, cnn)
+}
+
+/// Files for PyTorch: each interop model, loaded from its fixture, after one training step in
+/// Flambeau (a train-mode forward, which moves the batch-norm statistics, and an SGD step on
+/// `out.sum()`), saved with `save_safetensors`. `tests/data/check_safetensors_in_torch.py DIR`
+/// loads them with `load_state_dict(strict=True)` and compares them with the same step taken in
+/// PyTorch. Here, they must read back as the models' state.
+#[test]
+fn trained_models_saved_for_pytorch() {
+    let fx: Json =
+        serde_json::from_str(&std::fs::read_to_string(interop_dir().join("interop.json")).unwrap())
+            .unwrap();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("safetensors-for-pytorch");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (mlp, cnn) = interop_models();
+    for (name, m) in [("mlp", &mlp), ("cnn", &cnn)] {
+        let sd = load_safetensors(interop_dir().join(format!("{name}.safetensors"))).unwrap();
+        m.load_state_dict(&sd, true).unwrap();
+        m.train(true);
+        let params = m.parameters();
+        let mut opt = flambeau::optim::SGD::new(params.iter().cloned(), 0.1);
+        let out = nn::Forward::forward(m, &json_tensor(&fx["models"][name]["input"]));
+        out.sum().backward();
+        flambeau::optim::Optimizer::step(&mut opt);
+        let path = dir.join(format!("{name}.safetensors"));
+        save_safetensors(&m.state_dict(), &path).unwrap();
+        let back = load_safetensors(&path).unwrap();
+        for (k, t) in m.state_dict().iter() {
+            assert_identical(k, back.get(k).unwrap(), t);
+        }
+        // The step changed every weight (a bias may not move: a conv bias before a train-mode
+        // batch norm gets a gradient of rounding size) and the batch-norm buffers, so the check
+        // in PyTorch compares something new.
+        for (k, t) in sd.iter().filter(|(k, _)| k.ends_with("weight")) {
+            assert!(!back.get(k).unwrap().equal(t), "{name} {k} did not change");
+        }
+        for k in ["1.running_mean", "1.running_var", "1.num_batches_tracked"] {
+            if let Some(t) = sd.get(k) {
+                assert!(!back.get(k).unwrap().equal(t), "{name} {k} did not change");
+            }
+        }
     }
 }
 
