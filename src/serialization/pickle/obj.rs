@@ -29,6 +29,24 @@ pub(crate) enum Global {
     Bytearray,
 }
 
+impl Global {
+    /// The global's Python name.
+    pub fn python_name(&self) -> &str {
+        match self {
+            Global::OrderedDict => "collections.OrderedDict",
+            Global::RebuildTensorV2 => "torch._utils._rebuild_tensor_v2",
+            Global::RebuildParameter => "torch._utils._rebuild_parameter",
+            Global::RebuildParameterWithState => "torch._utils._rebuild_parameter_with_state",
+            Global::Parameter => "torch.nn.parameter.Parameter",
+            Global::Storage(name) => name,
+            Global::Device => "torch.device",
+            Global::Size => "torch.Size",
+            Global::CodecsEncode => "_codecs.encode",
+            Global::Bytearray => "builtins.bytearray",
+        }
+    }
+}
+
 /// A storage a persistent id named, with the element range of it the pickle means (legacy
 /// files can name a view of a storage).
 #[derive(Clone)]
@@ -121,7 +139,7 @@ impl Obj {
             Obj::Dict(d) if d.ordered => "collections.OrderedDict".into(),
             Obj::Dict(_) => "dict".into(),
             Obj::Tensor(_) => "torch.Tensor".into(),
-            Obj::Global(g) => format!("{g:?}"),
+            Obj::Global(g) => g.python_name().to_string(),
             Obj::Storage(_) => "torch.storage.TypedStorage".into(),
         }
     }
@@ -197,7 +215,8 @@ impl Obj {
             Obj::Tensor(t) => Value::Tensor(t),
             Obj::Global(g) => {
                 return Err(Error::Format(format!(
-                    "the checkpoint holds the class or function {g:?} itself, which Flambeau's Value cannot represent"
+                    "the checkpoint holds the class or function {} itself, which Flambeau's Value cannot represent",
+                    g.python_name()
                 )));
             }
             Obj::Storage(_) => {
