@@ -63,7 +63,7 @@ pub(super) fn call(func: Obj, args: Obj) -> Result<Obj> {
                     }
                 }
                 Some(Obj::Dict(src)) => {
-                    for (k, v) in src.entries {
+                    for (k, v) in (*src).entries {
                         d.set(k, v)?;
                     }
                 }
@@ -74,7 +74,7 @@ pub(super) fn call(func: Obj, args: Obj) -> Result<Obj> {
                     )));
                 }
             }
-            Ok(Obj::Dict(d))
+            Ok(Obj::Dict(Box::new(d)))
         }
         Global::RebuildTensorV2 => rebuild_tensor(args),
         Global::RebuildParameter | Global::RebuildParameterWithState | Global::Parameter => {

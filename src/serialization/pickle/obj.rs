@@ -88,7 +88,7 @@ pub(crate) enum Obj {
     Bytes(Vec<u8>),
     Tuple(Vec<Obj>, u32),
     List(Vec<Obj>, u32),
-    Dict(DictObj),
+    Dict(Box<DictObj>),
     Tensor(Tensor),
     Global(Global),
     Storage(StorageObj),
@@ -144,18 +144,19 @@ impl Obj {
         }
     }
 
-    /// What copying this object costs (nodes plus text bytes), or `None` once past `limit`:
-    /// memo references copy objects, and the total copied is bounded (no "billion laughs").
+    /// About how many bytes copying this object allocates, or `None` once past `limit`: memo
+    /// references copy objects, and the total copied is bounded (no "billion laughs").
     pub fn cost(&self, limit: usize) -> Option<usize> {
         let mut total = 0usize;
         let mut todo: Vec<&Obj> = vec![self];
         while let Some(o) = todo.pop() {
-            total += 1;
+            total += std::mem::size_of::<Obj>();
             match o {
                 Obj::Str(s) => total += s.len(),
                 Obj::Bytes(b) => total += b.len(),
                 Obj::Tuple(v, _) | Obj::List(v, _) => todo.extend(v.iter()),
                 Obj::Dict(d) => {
+                    total += std::mem::size_of::<DictObj>();
                     for (k, v) in &d.entries {
                         todo.push(k);
                         todo.push(v);
@@ -207,7 +208,7 @@ impl Obj {
                 Value::List(v.into_iter().map(Obj::into_value).collect::<Result<_>>()?)
             }
             Obj::Dict(d) => Value::Dict(
-                d.entries
+                (*d).entries
                     .into_iter()
                     .map(|(k, v)| Ok((k.into_value()?, v.into_value()?)))
                     .collect::<Result<_>>()?,
@@ -250,5 +251,31 @@ impl DictObj {
         }
         self.depth = self.depth.max(depth);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn objects_stay_small_so_the_stack_is_bounded_by_a_small_multiple_of_the_input() {
+        // Every push consumes at least one byte of input; a dict's index lives behind a box.
+        assert!(
+            std::mem::size_of::<Obj>() <= 32,
+            "{}",
+            std::mem::size_of::<Obj>()
+        );
+    }
+
+    #[test]
+    fn dict_keys_that_python_deems_equal_are_one_key() {
+        let mut d = DictObj::new(false);
+        d.set(Obj::Int(1), Obj::None).unwrap();
+        d.set(Obj::Float(1.0), Obj::Bool(true)).unwrap();
+        d.set(Obj::Bool(true), Obj::Int(7)).unwrap();
+        d.set(Obj::Float(1.5), Obj::None).unwrap();
+        assert_eq!(d.entries.len(), 2);
+        assert!(matches!(d.entries[0], (Obj::Int(1), Obj::Int(7))));
     }
 }

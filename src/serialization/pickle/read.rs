@@ -77,7 +77,7 @@ pub(crate) struct Unpickler<'a, 'l> {
     stack: Vec<Obj>,
     metastack: Vec<Vec<Obj>>,
     memo: HashMap<u32, Obj>,
-    /// What the memo may still copy (nodes plus text bytes), in proportion to the input.
+    /// What the memo may still copy, in bytes: 64 per byte of input, plus 16 MiB.
     budget: usize,
     loader: &'l mut StorageLoader<'l>,
 }
@@ -90,7 +90,7 @@ impl<'a, 'l> Unpickler<'a, 'l> {
             stack: Vec::new(),
             metastack: Vec::new(),
             memo: HashMap::new(),
-            budget: data.len().saturating_mul(16).saturating_add(1 << 16),
+            budget: data.len().saturating_mul(64).saturating_add(16 << 20),
             loader,
         }
     }
@@ -286,7 +286,7 @@ impl<'a, 'l> Unpickler<'a, 'l> {
                     let items = self.pop_mark()?;
                     self.extend_list(items, "extend")?;
                 }
-                b'}' => self.push(Obj::Dict(DictObj::new(false))),
+                b'}' => self.push(Obj::Dict(Box::new(DictObj::new(false)))),
                 b's' => {
                     let v = self.pop()?;
                     let k = self.pop()?;
