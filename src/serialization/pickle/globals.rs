@@ -63,7 +63,7 @@ pub(super) fn call(func: Obj, args: Obj) -> Result<Obj> {
                     }
                 }
                 Some(Obj::Dict(src)) => {
-                    for (k, v) in (*src).entries {
+                    for (k, v) in src.entries {
                         d.set(k, v)?;
                     }
                 }

@@ -208,7 +208,7 @@ impl Obj {
                 Value::List(v.into_iter().map(Obj::into_value).collect::<Result<_>>()?)
             }
             Obj::Dict(d) => Value::Dict(
-                (*d).entries
+                d.entries
                     .into_iter()
                     .map(|(k, v)| Ok((k.into_value()?, v.into_value()?)))
                     .collect::<Result<_>>()?,
