@@ -6,7 +6,8 @@
 //! mutations). Each input goes to `safetensors_from_bytes` and `load_from_bytes`; what loads is
 //! turned into a state dict and loaded into the interop models (`load_state_dict(strict=False)`,
 //! then an eval-mode forward). Any panic fails the test, as does a loader holding more than
-//! `ALLOC_FACTOR * len + ALLOC_CONST` bytes at once (a counting global allocator measures it).
+//! `factor * len + constant` bytes at once (a counting global allocator measures it; the
+//! bounds are [`SAFETENSORS_BOUND`] and [`TORCH_LOAD_BOUND`]).
 //! A failing input is saved under `target/tmp/fuzz-failures/` with its seed and iteration.
 //!
 //! Bounds: `FLAMBEAU_FUZZ_SECS` (default 20) and `FLAMBEAU_FUZZ_ITERS` (default 10 million),
@@ -36,10 +37,26 @@ use std::time::{Duration, Instant};
 #[global_allocator]
 static ALLOCATOR: alloc::Counting = alloc::Counting;
 
-/// A loader may hold at most this many bytes per input byte at once...
-const ALLOC_FACTOR: usize = 64;
-/// ...plus this many.
-const ALLOC_CONST: usize = 1 << 20;
+/// How many bytes a loader may hold at once: `factor * input length + constant`.
+#[derive(Clone, Copy)]
+struct Bound {
+    factor: usize,
+    constant: usize,
+}
+
+/// The safetensors reader copies the data once and parses the header in place; a header of
+/// tiny tensors costs the most per byte (a tensor's objects for some 50 header bytes).
+const SAFETENSORS_BOUND: Bound = Bound {
+    factor: 32,
+    constant: 1 << 20,
+};
+
+/// The unpickler's memo may hand out copies worth 64 bytes per input byte plus 16 MiB (its
+/// budget, `pickle/read.rs`), on top of the storages it reads.
+const TORCH_LOAD_BOUND: Bound = Bound {
+    factor: 96,
+    constant: 24 << 20,
+};
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     match std::env::var(name) {
@@ -158,6 +175,16 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
         "bare_pickle".into(),
         b"\x80\x02]q\x00(K\x01K\x02e.".to_vec(),
     ));
+    // Pickle bombs: a value doubled 40 times by DUP, and by memo gets (Python shares the object;
+    // a loader that copies it would need 2^40 of them).
+    let mut dup = b"\x80\x02]K\x01a".to_vec();
+    dup.extend(b"2\x86".repeat(40));
+    dup.push(b'.');
+    out.push(("bomb_dup.pt".into(), archive(&dup)));
+    let mut memo = b"\x80\x02]q\x00".to_vec();
+    memo.extend(b"h\x00h\x00\x86q\x00".repeat(40));
+    memo.push(b'.');
+    out.push(("bomb_memo.pt".into(), archive(&memo)));
     out
 }
 
@@ -167,8 +194,15 @@ struct Counts {
     load_ok: u64,
     state_dicts: u64,
     into_model: u64,
-    max_peak: usize,
-    max_ratio: f64,
+    /// Per loader (safetensors, torch.load): the largest peak, and the largest peak per input
+    /// byte over inputs of 1 KiB or more.
+    peaks: [Peak; 2],
+}
+
+#[derive(Default)]
+struct Peak {
+    bytes: usize,
+    per_byte: f64,
 }
 
 fn panic_text(e: Box<dyn std::any::Any + Send>) -> String {
@@ -181,24 +215,27 @@ fn panic_text(e: Box<dyn std::any::Any + Send>) -> String {
 /// Runs one loader with its allocations measured: its result, or why the input failed.
 fn measured<T>(
     what: &str,
+    bound: Bound,
     input: &[u8],
-    c: &mut Counts,
+    peak: &mut Peak,
     f: impl FnOnce() -> T,
 ) -> Result<T, String> {
-    let limit = ALLOC_FACTOR * input.len() + ALLOC_CONST;
+    let limit = bound.factor * input.len() + bound.constant;
     let (r, usage) = alloc::track(limit, || catch_unwind(AssertUnwindSafe(f)));
     let r = r.map_err(|e| format!("{what} panicked: {}", panic_text(e)))?;
-    c.max_peak = c.max_peak.max(usage.peak);
+    peak.bytes = peak.bytes.max(usage.peak);
     // The ratio where the constant no longer dominates.
     if input.len() >= 1024 {
-        c.max_ratio = c.max_ratio.max(usage.peak as f64 / input.len() as f64);
+        peak.per_byte = peak.per_byte.max(usage.peak as f64 / input.len() as f64);
     }
     if usage.largest_over > 0 || usage.peak > limit {
         return Err(format!(
-            "{what} held {} bytes at once (a request of {} went over), more than {ALLOC_FACTOR} x {} + {ALLOC_CONST}",
+            "{what} held {} bytes at once (a request of {} went over), more than {} x {} + {}",
             usage.peak.max(limit + 1),
             usage.largest_over,
-            input.len()
+            bound.factor,
+            input.len(),
+            bound.constant
         ));
     }
     Ok(r)
@@ -245,13 +282,23 @@ fn run_one(
     models: &[(nn::Sequential, Tensor)],
     c: &mut Counts,
 ) -> Result<(), String> {
-    if let Ok(sd) = measured("safetensors_from_bytes", input, c, || {
-        safetensors_from_bytes(input)
-    })? {
+    if let Ok(sd) = measured(
+        "safetensors_from_bytes",
+        SAFETENSORS_BOUND,
+        input,
+        &mut c.peaks[0],
+        || safetensors_from_bytes(input),
+    )? {
         c.safetensors_ok += 1;
         into_models(&sd, models, c)?;
     }
-    if let Ok(v) = measured("load_from_bytes", input, c, || load_from_bytes(input))? {
+    if let Ok(v) = measured(
+        "load_from_bytes",
+        TORCH_LOAD_BOUND,
+        input,
+        &mut c.peaks[1],
+        || load_from_bytes(input),
+    )? {
         c.load_ok += 1;
         let sd = catch_unwind(AssertUnwindSafe(|| v.to_state_dict()))
             .map_err(|e| format!("to_state_dict panicked: {}", panic_text(e)))?;
@@ -307,12 +354,19 @@ fn fuzz_checkpoint_loaders() {
     let mut c = Counts::default();
     if let Ok(path) = std::env::var("FLAMBEAU_FUZZ_REPRO") {
         let input = std::fs::read(&path).unwrap();
+        let describe = |r: flambeau::Result<String>| r.unwrap_or_else(|e| format!("Err({e})"));
+        println!(
+            "safetensors_from_bytes: {}\nload_from_bytes: {}",
+            describe(safetensors_from_bytes(&input).map(|sd| format!("Ok({:?})", sd.keys()))),
+            describe(load_from_bytes(&input).map(|v| format!("Ok({})", v.type_name())))
+        );
         if let Err(why) = run_one(&input, &models, &mut c) {
             panic!("{path}: {why}");
         }
         println!(
-            "{path}: no failure (peak {} bytes for {} bytes)",
-            c.max_peak,
+            "{path}: no failure (peaks {} and {} bytes for {} bytes)",
+            c.peaks[0].bytes,
+            c.peaks[1].bytes,
             input.len()
         );
         return;
@@ -338,11 +392,18 @@ fn fuzz_checkpoint_loaders() {
         PROGRESS.fetch_add(1, Ordering::Relaxed);
     }
     let seeds_accepted = (c.safetensors_ok, c.load_ok);
+    // The bombs are run once, as seeds: mutating them mostly spends the time budget on the
+    // unpickler's copy budget instead of reaching new code.
+    let seeds: Vec<(String, Vec<u8>)> = corpus
+        .iter()
+        .filter(|(name, _)| !name.starts_with("bomb_"))
+        .cloned()
+        .collect();
     let mut n = 0u64;
     while n < iters && start.elapsed().as_secs_f64() < secs {
         // Each iteration's input depends on (seed, n) only, so a failure is reproducible.
         let mut rng = Rng::new(seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        let input = mutated(&mut rng, &corpus);
+        let input = mutated(&mut rng, &seeds);
         let label = format!("seed-{seed:x}-iter-{n}");
         {
             let mut g = IN_FLIGHT.lock().unwrap();
@@ -359,7 +420,8 @@ fn fuzz_checkpoint_loaders() {
     println!(
         "fuzz checkpoints: {n} iterations in {:.1} s (seed {seed:#x}, corpus of {}: {} safetensors and {} torch.save inputs load); \
          mutants accepted: safetensors {}, load {} ({} state dicts), {} loads into a model; \
-         peak loader allocation {} bytes, at most {:.1} bytes per input byte for inputs of 1 KiB or more",
+         peak allocation of safetensors_from_bytes {} bytes (at most {:.1} per input byte over inputs of 1 KiB or more), \
+         of load_from_bytes {} bytes (at most {:.1} per input byte)",
         start.elapsed().as_secs_f64(),
         corpus.len(),
         seeds_accepted.0,
@@ -368,8 +430,10 @@ fn fuzz_checkpoint_loaders() {
         c.load_ok - seeds_accepted.1,
         c.state_dicts,
         c.into_model,
-        c.max_peak,
-        c.max_ratio
+        c.peaks[0].bytes,
+        c.peaks[0].per_byte,
+        c.peaks[1].bytes,
+        c.peaks[1].per_byte
     );
     assert!(n > 0, "no iteration ran");
 }

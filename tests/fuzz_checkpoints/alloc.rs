@@ -21,7 +21,7 @@ thread_local! {
 pub static ON_REFUSE: std::sync::OnceLock<fn(usize)> = std::sync::OnceLock::new();
 
 /// Requests this far past the limit are refused rather than made.
-const HARD_MARGIN: isize = 1 << 30;
+const HARD_MARGIN: isize = 64 << 20;
 
 /// What one tracked call allocated.
 #[derive(Clone, Copy, Debug)]

@@ -355,7 +355,7 @@ pub fn zip_fields(rng: &mut Rng, b: &mut [u8]) {
     let (off, wide) = *rng.pick(fields);
     let v = match rng.below(3) {
         0 => *rng.pick(INTERESTING_32),
-        1 => b.len() as u32 - rng.below(64) as u32,
+        1 => (b.len() as u32).wrapping_sub(rng.below(64) as u32),
         _ => rng.next() as u32,
     };
     if wide {
