@@ -20,6 +20,24 @@ use crate::tensor::Tensor;
 /// assert_eq!(batch.0.dims(), &[2, 2]);
 /// assert_eq!(batch.1.to_vec::<i64>(), vec![0, 1]);
 /// ```
+///
+/// A struct of samples, collated field by field into a `{Name}Batch`:
+///
+/// ```
+/// use flambeau::{Tensor, utils::data::{Collate, DataLoader}};
+/// #[derive(Clone, Collate)]
+/// struct Sample {
+///     features: Tensor,
+///     label: i64,
+/// }
+/// let samples: Vec<Sample> = (0..5)
+///     .map(|i| Sample { features: Tensor::full([3], i as f64), label: i })
+///     .collect();
+/// let loader = DataLoader::new(samples).batch_size(2);
+/// let first: SampleBatch = loader.iter().next().unwrap();
+/// assert_eq!(first.features.dims(), &[2, 3]);
+/// assert_eq!(first.label.to_vec::<i64>(), vec![0, 1]);
+/// ```
 pub trait Collate: Sized {
     /// The batched form.
     type Output: Send;
