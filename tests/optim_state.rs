@@ -5,5 +5,7 @@
 mod common;
 #[path = "optim_state/layouts.rs"]
 mod layouts;
+#[path = "optim_state/loading.rs"]
+mod loading;
 #[path = "optim_state/resume.rs"]
 mod resume;

@@ -253,7 +253,8 @@ pub(crate) fn get_step(map: &BTreeMap<String, StateValue>) -> Result<f64> {
 /// Groups, their options, and lazily created per-parameter state: the part all optimizers share.
 pub(crate) struct Groups<O, S> {
     pub groups: Vec<(Vec<Tensor>, O)>,
-    /// Per group, the entries the update does not read, in their order.
+    /// Per group, the entries the update does not read, in their order; for a loaded group, the
+    /// whole group as loaded (its hyperparameters are stale: `groups` holds them).
     pub extra: Vec<Hypers>,
     pub state: Vec<Vec<Option<S>>>,
     pub defaults: O,
@@ -287,6 +288,9 @@ impl<O: GroupOptions, S: ParamState> Groups<O, S> {
     }
 
     pub fn group_entry(&self, g: usize, key: &str) -> Option<Hyper> {
+        if O::KEYS.contains(&key) {
+            return None;
+        }
         self.extra[g].get(key).cloned()
     }
 
@@ -296,6 +300,30 @@ impl<O: GroupOptions, S: ParamState> Groups<O, S> {
             panic!("set_group_entry: '{key}' is a hyperparameter of the update");
         }
         self.extra[g].insert(key, value);
+    }
+
+    /// Group `g` as PyTorch's dict: a loaded group in its file's order (PyTorch keeps the
+    /// order it loaded, e.g. `param_names` first), the hyperparameters updated in place; a group
+    /// built here in PyTorch's order for this optimizer, with the entries schedulers recorded
+    /// after it.
+    fn group_map(&self, g: usize, opts: &O) -> Hypers {
+        let extra = &self.extra[g];
+        let fresh = opts.to_map();
+        if extra.iter().any(|(k, _)| O::KEYS.contains(&k)) {
+            let mut map = extra.clone();
+            for (k, v) in fresh.iter() {
+                if O::KEYS.contains(&k) || !map.contains_key(k) {
+                    map.insert(k, v.clone());
+                }
+            }
+            map
+        } else {
+            let mut map = fresh;
+            for (k, v) in extra.iter() {
+                map.insert(k, v.clone());
+            }
+            map
+        }
     }
 
     pub fn state_dict(&self) -> OptimizerState {
@@ -309,11 +337,7 @@ impl<O: GroupOptions, S: ParamState> Groups<O, S> {
                 }
             }
             index += params.len();
-            let mut map = opts.to_map();
-            for (key, value) in self.extra[g].iter() {
-                map.insert(key, value.clone());
-            }
-            out.param_groups.push((map, ids));
+            out.param_groups.push((self.group_map(g, opts), ids));
         }
         out
     }
@@ -362,12 +386,8 @@ impl<O: GroupOptions, S: ParamState> Groups<O, S> {
                 states.push(s);
             }
             new_opts.push(opts);
-            new_extra.push(
-                map.iter()
-                    .filter(|(k, _)| !O::KEYS.contains(k))
-                    .map(|(k, v)| (k, v.clone()))
-                    .collect(),
-            );
+            // Kept whole, for its order; the hyperparameters in it are read from `opts`.
+            new_extra.push(map.clone());
             new_state.push(states);
         }
         for (g, o) in new_opts.into_iter().enumerate() {

@@ -14,8 +14,9 @@ Flambeau rebuilds every run exactly. It writes, under tests/data/optim_state/:
   type and value for value without reading pickles;
 - adam.pt, sgd.pt: torch.save({'model', 'optimizer', 'scheduler', 'epoch'}) after 3 steps
   (Adam with OneCycleLR, SGD with Nesterov momentum and StepLR), and adam.json, sgd.json: the
-  parameters and learning rates after each of 2 further steps, which Flambeau must reproduce
-  after loading the .pt file.
+  same checkpoint encoded, and the parameters and learning rates after each of 2 further
+  steps, which Flambeau must reproduce after loading the checkpoint (from the JSON, and from
+  the .pt file once Flambeau reads .pt files).
 """
 
 import json
@@ -147,15 +148,14 @@ def checkpoint(name, make_opt, make_sched):
     for _ in range(3):
         train_step(m, opt)
         sched.step()
-    torch.save(
-        {
-            "model": m.state_dict(),
-            "optimizer": opt.state_dict(),
-            "scheduler": sched.state_dict(),
-            "epoch": 3,
-        },
-        os.path.join(OUT, name + ".pt"),
-    )
+    ckpt = {
+        "model": m.state_dict(),
+        "optimizer": opt.state_dict(),
+        "scheduler": sched.state_dict(),
+        "epoch": 3,
+    }
+    torch.save(ckpt, os.path.join(OUT, name + ".pt"))
+    encoded = encode(ckpt)
     after = []
     for _ in range(2):
         train_step(m, opt)
@@ -168,7 +168,7 @@ def checkpoint(name, make_opt, make_sched):
             }
         )
     with open(os.path.join(OUT, name + ".json"), "w") as f:
-        json.dump({"torch": torch.__version__, "steps": after}, f, indent=1)
+        json.dump({"torch": torch.__version__, "checkpoint": encoded, "steps": after}, f, indent=1)
 
 
 def main():

@@ -291,3 +291,40 @@ pub fn assert_close(got: &Value, want: &Json, path: &str, rtol: f64) {
 pub fn assert_same(got: &Value, want: &Json, path: &str) {
     assert_close(got, want, path, 0.0)
 }
+
+/// The object the script encoded (what `torch.load(weights_only=True)` would return).
+pub fn decode(j: &Json) -> Value {
+    let v = &j["v"];
+    let items = || v.as_array().unwrap().iter().map(decode).collect();
+    match j["t"].as_str().unwrap() {
+        "none" => Value::None,
+        "bool" => Value::Bool(v.as_bool().unwrap()),
+        "int" => Value::Int(v.as_i64().unwrap()),
+        "float" => Value::Float(json_float(v)),
+        "str" => Value::Str(v.as_str().unwrap().to_string()),
+        "tuple" => Value::Tuple(items()),
+        "list" => Value::List(items()),
+        "dict" => Value::Dict(
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|p| (decode(&p[0]), decode(&p[1])))
+                .collect(),
+        ),
+        "tensor" => {
+            let shape: Vec<usize> = j["shape"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d.as_u64().unwrap() as usize)
+                .collect();
+            let vals: Vec<f64> = v.as_array().unwrap().iter().map(json_float).collect();
+            Value::Tensor(match j["dtype"].as_str().unwrap() {
+                "float32" => Tensor::from_vec(vals.iter().map(|&x| x as f32).collect(), shape),
+                "float64" => Tensor::from_vec(vals, shape),
+                d => panic!("dtype {d}"),
+            })
+        }
+        t => panic!("tag {t}"),
+    }
+}
