@@ -3,6 +3,8 @@
 
 #[path = "optim_state/common.rs"]
 mod common;
+#[path = "optim_state/files.rs"]
+mod files;
 #[path = "optim_state/layouts.rs"]
 mod layouts;
 #[path = "optim_state/loading.rs"]
