@@ -18,6 +18,64 @@
 //! }
 //! assert!(MSELoss::new().forward(&model.forward(&x), &y).item::<f32>() < before);
 //! ```
+//!
+//! ## Checkpoints
+//!
+//! Optimizer and scheduler state dicts are [`Value`](crate::serialization::Value)s in exactly
+//! PyTorch's layout, so a training checkpoint is written and read as in PyTorch (and loads there
+//! with `opt.load_state_dict(torch.load(path, weights_only=True)["optimizer"])`). To resume,
+//! build the model, the optimizer and the scheduler, then load their states in that order:
+//!
+//! ```
+//! use flambeau::nn::{Forward, Linear, MSELoss, Module};
+//! use flambeau::optim::lr_scheduler::{LRScheduler, StepLR};
+//! use flambeau::optim::{Adam, Optimizer, OptimizerState};
+//! use flambeau::serialization::{self, Value};
+//! use flambeau::Tensor;
+//!
+//! let (x, y) = (Tensor::ones([4, 1]), Tensor::full([4, 1], 2.0));
+//! let train = |model: &Linear, opt: &mut Adam, sched: &mut StepLR| {
+//!     let loss = MSELoss::new().forward(&model.forward(&x), &y);
+//!     opt.zero_grad();
+//!     loss.backward();
+//!     opt.step();
+//!     sched.step(opt);
+//! };
+//! let model = Linear::new(1, 1);
+//! let mut opt = Adam::new(model.parameters(), 0.1);
+//! let mut sched = StepLR::new(&mut opt, 2, 0.5);
+//! for _ in 0..3 {
+//!     train(&model, &mut opt, &mut sched);
+//! }
+//! let path = std::env::temp_dir().join(format!("ckpt-{}.pt", std::process::id()));
+//! serialization::save(
+//!     Value::dict([
+//!         ("model", Value::from(&model.state_dict())),
+//!         ("optimizer", opt.state_dict().to_value()),
+//!         ("scheduler", sched.state_dict()),
+//!         ("epoch", Value::Int(3)),
+//!     ]),
+//!     &path,
+//! )?;
+//!
+//! // later, in another process:
+//! let ckpt = serialization::load(&path)?;
+//! let resumed = Linear::new(1, 1);
+//! resumed.load_state_dict(&ckpt.get("model").unwrap().to_state_dict()?, true)?;
+//! let mut opt2 = Adam::new(resumed.parameters(), 0.1);
+//! let mut sched2 = StepLR::new(&mut opt2, 2, 0.5);
+//! opt2.load_state_dict(&OptimizerState::from_value(ckpt.get("optimizer").unwrap())?)?;
+//! sched2.load_state_dict(ckpt.get("scheduler").unwrap())?;
+//! assert_eq!(ckpt.get("epoch").and_then(Value::as_int), Some(3));
+//! # std::fs::remove_file(&path)?;
+//!
+//! // both continue alike, bit for bit
+//! train(&model, &mut opt, &mut sched);
+//! train(&resumed, &mut opt2, &mut sched2);
+//! assert_eq!(model.weight.to_vec::<f32>(), resumed.weight.to_vec::<f32>());
+//! assert_eq!(opt.lr(0), opt2.lr(0));
+//! # Ok::<(), flambeau::Error>(())
+//! ```
 
 mod adagrad;
 mod adam;
@@ -109,12 +167,17 @@ pub trait Optimizer {
     /// `key` is a hyperparameter the update reads (those have their own setters).
     fn set_group_entry(&mut self, _g: usize, _key: &str, _value: Hyper) {}
 
-    /// The optimizer's state and hyperparameters (`optimizer.state_dict()`).
+    /// The optimizer's state and hyperparameters (`optimizer.state_dict()`);
+    /// [`OptimizerState::to_value`] gives PyTorch's layout for a checkpoint.
     fn state_dict(&self) -> OptimizerState;
 
-    /// Restores state and hyperparameters saved by [`Optimizer::state_dict`]; a state dict that
-    /// does not fit (group count or sizes, missing entries) is refused with PyTorch's message and
-    /// leaves the optimizer unchanged.
+    /// Restores state and hyperparameters saved by [`Optimizer::state_dict`] or by PyTorch
+    /// (through [`OptimizerState::from_value`]), casting state tensors to the parameters' dtype
+    /// as PyTorch does. A state dict that does not fit (group count or sizes, shapes, state the
+    /// group's update reads but that is missing, `differentiable=True`) is refused with an
+    /// error and leaves the optimizer unchanged. Group entries the update does not read
+    /// (`foreach`, `fused`, `capturable`, `initial_lr`, ...) are kept as they came: Flambeau
+    /// always runs the single-tensor update, whichever implementation they name.
     fn load_state_dict(&mut self, state: &OptimizerState) -> Result<()>;
 }
 

@@ -151,14 +151,13 @@ impl OptimizerState {
     /// Anything else is refused with [`Error::Format`](crate::Error::Format) naming the entry;
     /// whether the state fits a given optimizer is checked by its `load_state_dict`.
     pub fn from_value(value: &Value) -> Result<OptimizerState> {
-        let entries = value.as_dict().ok_or_else(|| {
-            bad(format_args!(
+        // Other top-level keys are ignored, as PyTorch's `load_state_dict` ignores them.
+        if value.as_dict().is_none() {
+            return Err(bad(format_args!(
                 "expected a dict with 'state' and 'param_groups', got a {}",
                 value.type_name()
-            ))
-        })?;
-        // Other keys are ignored, as PyTorch's `load_state_dict` ignores them.
-        let _ = entries;
+            )));
+        }
         let state_v = value.get("state").ok_or_else(|| bad("missing 'state'"))?;
         let groups_v = value
             .get("param_groups")
