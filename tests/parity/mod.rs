@@ -3,6 +3,7 @@
 
 pub mod eval;
 pub mod higher_order;
+pub mod interop;
 pub mod layers;
 pub mod modules;
 pub mod nn;
