@@ -194,3 +194,57 @@ fn hostile_zip_directories_are_errors() {
     b[eocd - 12..eocd - 4].copy_from_slice(&u64::MAX.to_le_bytes());
     fails(&b, "locator");
 }
+
+/// The CRC-32 zip stores (bitwise; the inputs here are small).
+fn crc32(data: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for &b in data {
+        c ^= b as u32;
+        for _ in 0..8 {
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
+}
+
+#[test]
+fn bit_flips_in_data_pkl_with_a_valid_crc_never_panic() {
+    // The CRC check stops flips in records before the unpickler sees them; here the CRC is
+    // patched to match, so every flip reaches the unpickler (and the tensor rebuilding).
+    for file in ["mlp.pt", "views.pt", "cnn.pt"] {
+        let bytes = std::fs::read(interop_path(file)).unwrap();
+        let start = bytes.windows(2).position(|w| w == b"\x80\x02").unwrap();
+        let end = start
+            + bytes[start..]
+                .windows(4)
+                .position(|w| w == b"PK\x07\x08")
+                .unwrap();
+        let name = format!("{}/data.pkl", file.trim_end_matches(".pt"));
+        let central = (0..bytes.len() - 46 - name.len())
+            .find(|&i| {
+                bytes[i..].starts_with(b"PK\x01\x02")
+                    && bytes[i + 46..].starts_with(name.as_bytes())
+            })
+            .expect("central header of data.pkl");
+        let mut errors = 0;
+        for i in start..end {
+            for bit in 0..8 {
+                let mut b = bytes.clone();
+                b[i] ^= 1 << bit;
+                let crc = crc32(&b[start..end]);
+                b[central + 16..central + 20].copy_from_slice(&crc.to_le_bytes());
+                let r = no_panic(|| load_from_bytes(&b))
+                    .unwrap_or_else(|_| panic!("{file}: flipping bit {bit} of byte {i} panicked"));
+                errors += r.is_err() as usize;
+            }
+        }
+        // Most flips break the pickle (some only change a value, or a memo index to an equal one).
+        assert!(errors > (end - start) * 4, "{file}: only {errors} errors");
+        // ... but not all: the patched CRC is right, so harmless flips (in a key's letters) load.
+        assert!(errors < (end - start) * 8, "{file}: every flip failed");
+    }
+}

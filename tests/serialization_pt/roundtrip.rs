@@ -210,3 +210,54 @@ fn too_deep_a_value_is_refused_when_saved() {
         cur = items.pop().unwrap_or(Value::None);
     }
 }
+
+/// Writes the files of the checks above to `$FLAMBEAU_PT_OUT` (when set) so that PyTorch can be
+/// run on them by hand: `torch.load(path, weights_only=True)`.
+#[test]
+fn files_for_pytorch_to_read() {
+    let Ok(dir) = std::env::var("FLAMBEAU_PT_OUT") else {
+        return;
+    };
+    let base = Tensor::from_vec((0..24).map(|i| i as f32).collect(), [4, 6]);
+    let model = Linear::new(3, 2);
+    let ckpt = Value::dict([
+        ("model", Value::from(&model.state_dict())),
+        ("epoch", Value::Int(3)),
+        ("lr", Value::Float(0.1)),
+        (
+            "names",
+            Value::List(vec![Value::Str("a".into()), Value::Str("bé ✓".into())]),
+        ),
+        ("flag", Value::Bool(true)),
+        ("none", Value::None),
+        ("pair", Value::Tuple(vec![Value::Int(1), Value::Float(2.5)])),
+        ("t4", Value::Tuple((0..5).map(Value::Int).collect())),
+        ("big", Value::Int(i64::MIN)),
+        ("blob", Value::Bytes(vec![0, 255, 97])),
+        ("empty_blob", Value::Bytes(vec![])),
+        (
+            "param",
+            Value::from(tensor!([[0.5, -1.5]]).requires_grad_(true)),
+        ),
+        ("scalar", Value::from(Tensor::scalar(3.25f64))),
+        ("empty", Value::from(Tensor::zeros([0, 3]))),
+        ("base", Value::from(&base)),
+        ("t", Value::from(base.t())),
+        ("cols", Value::from(base.narrow(1, 1, 3))),
+        (
+            "ints",
+            Value::from(Tensor::from_vec(vec![1i64, -2, 1 << 40], [3])),
+        ),
+        (
+            "mask",
+            Value::from(Tensor::from_vec(vec![true, false], [2])),
+        ),
+        (
+            "int_keys",
+            Value::Dict(vec![(Value::Int(1), Value::Str("one".into()))]),
+        ),
+        ("many", Value::List((0..1500).map(Value::Int).collect())),
+    ]);
+    save(ckpt, format!("{dir}/checkpoint.pt")).unwrap();
+    save(&model.state_dict(), format!("{dir}/state_dict.pt")).unwrap();
+}

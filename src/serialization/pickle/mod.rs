@@ -2,6 +2,7 @@
 //! (`torch.load(weights_only=True)`'s rules, torch/_weights_only_unpickler.py) and a protocol-2
 //! pickler for [`Value`](super::Value) trees.
 
+mod globals;
 mod obj;
 pub(crate) mod read;
 pub(crate) mod write;

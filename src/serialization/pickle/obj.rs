@@ -29,6 +29,24 @@ pub(crate) enum Global {
     Bytearray,
 }
 
+impl Global {
+    /// The global's Python name.
+    pub fn python_name(&self) -> &str {
+        match self {
+            Global::OrderedDict => "collections.OrderedDict",
+            Global::RebuildTensorV2 => "torch._utils._rebuild_tensor_v2",
+            Global::RebuildParameter => "torch._utils._rebuild_parameter",
+            Global::RebuildParameterWithState => "torch._utils._rebuild_parameter_with_state",
+            Global::Parameter => "torch.nn.parameter.Parameter",
+            Global::Storage(name) => name,
+            Global::Device => "torch.device",
+            Global::Size => "torch.Size",
+            Global::CodecsEncode => "_codecs.encode",
+            Global::Bytearray => "builtins.bytearray",
+        }
+    }
+}
+
 /// A storage a persistent id named, with the element range of it the pickle means (legacy
 /// files can name a view of a storage).
 #[derive(Clone)]
@@ -70,7 +88,7 @@ pub(crate) enum Obj {
     Bytes(Vec<u8>),
     Tuple(Vec<Obj>, u32),
     List(Vec<Obj>, u32),
-    Dict(DictObj),
+    Dict(Box<DictObj>),
     Tensor(Tensor),
     Global(Global),
     Storage(StorageObj),
@@ -121,23 +139,24 @@ impl Obj {
             Obj::Dict(d) if d.ordered => "collections.OrderedDict".into(),
             Obj::Dict(_) => "dict".into(),
             Obj::Tensor(_) => "torch.Tensor".into(),
-            Obj::Global(g) => format!("{g:?}"),
+            Obj::Global(g) => g.python_name().to_string(),
             Obj::Storage(_) => "torch.storage.TypedStorage".into(),
         }
     }
 
-    /// What copying this object costs (nodes plus text bytes), or `None` once past `limit`:
-    /// memo references copy objects, and the total copied is bounded (no "billion laughs").
+    /// About how many bytes copying this object allocates, or `None` once past `limit`: memo
+    /// references copy objects, and the total copied is bounded (no "billion laughs").
     pub fn cost(&self, limit: usize) -> Option<usize> {
         let mut total = 0usize;
         let mut todo: Vec<&Obj> = vec![self];
         while let Some(o) = todo.pop() {
-            total += 1;
+            total += std::mem::size_of::<Obj>();
             match o {
                 Obj::Str(s) => total += s.len(),
                 Obj::Bytes(b) => total += b.len(),
                 Obj::Tuple(v, _) | Obj::List(v, _) => todo.extend(v.iter()),
                 Obj::Dict(d) => {
+                    total += std::mem::size_of::<DictObj>();
                     for (k, v) in &d.entries {
                         todo.push(k);
                         todo.push(v);
@@ -197,7 +216,8 @@ impl Obj {
             Obj::Tensor(t) => Value::Tensor(t),
             Obj::Global(g) => {
                 return Err(Error::Format(format!(
-                    "the checkpoint holds the class or function {g:?} itself, which Flambeau's Value cannot represent"
+                    "the checkpoint holds the class or function {} itself, which Flambeau's Value cannot represent",
+                    g.python_name()
                 )));
             }
             Obj::Storage(_) => {
@@ -231,5 +251,31 @@ impl DictObj {
         }
         self.depth = self.depth.max(depth);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn objects_stay_small_so_the_stack_is_bounded_by_a_small_multiple_of_the_input() {
+        // Every push consumes at least one byte of input; a dict's index lives behind a box.
+        assert!(
+            std::mem::size_of::<Obj>() <= 32,
+            "{}",
+            std::mem::size_of::<Obj>()
+        );
+    }
+
+    #[test]
+    fn dict_keys_that_python_deems_equal_are_one_key() {
+        let mut d = DictObj::new(false);
+        d.set(Obj::Int(1), Obj::None).unwrap();
+        d.set(Obj::Float(1.0), Obj::Bool(true)).unwrap();
+        d.set(Obj::Bool(true), Obj::Int(7)).unwrap();
+        d.set(Obj::Float(1.5), Obj::None).unwrap();
+        assert_eq!(d.entries.len(), 2);
+        assert!(matches!(d.entries[0], (Obj::Int(1), Obj::Int(7))));
     }
 }

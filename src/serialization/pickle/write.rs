@@ -122,7 +122,6 @@ impl<'s> Pickler<'s> {
     fn tuple_of(
         &mut self,
         n: usize,
-        depth: u32,
         mut item: impl FnMut(&mut Self, usize) -> Result<()>,
     ) -> Result<()> {
         if n == 0 {
@@ -141,7 +140,6 @@ impl<'s> Pickler<'s> {
             3 => 0x87,
             _ => b't',
         });
-        let _ = depth;
         self.put();
         Ok(())
     }
@@ -192,7 +190,7 @@ impl<'s> Pickler<'s> {
                 self.put();
             }
             Value::Tuple(items) => {
-                self.tuple_of(items.len(), depth, |p, i| p.value(&items[i], depth + 1))?;
+                self.tuple_of(items.len(), |p, i| p.value(&items[i], depth + 1))?;
             }
             Value::List(items) => {
                 self.out.push(b']');
@@ -242,12 +240,12 @@ impl<'s> Pickler<'s> {
         self.out.push(b'Q');
         self.int(t.storage_offset() as i64);
         let dims: Vec<i64> = t.dims().iter().map(|&d| d as i64).collect();
-        self.tuple_of(dims.len(), 0, |p, i| {
+        self.tuple_of(dims.len(), |p, i| {
             p.int(dims[i]);
             Ok(())
         })?;
         let strides: Vec<i64> = t.stride().iter().map(|&s| s as i64).collect();
-        self.tuple_of(strides.len(), 0, |p, i| {
+        self.tuple_of(strides.len(), |p, i| {
             p.int(strides[i]);
             Ok(())
         })?;
