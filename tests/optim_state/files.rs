@@ -54,3 +54,36 @@ fn resuming_through_pt_files_gives_the_same_trajectory() {
         }
     }
 }
+
+/// The model through a safetensors file and the optimizer and scheduler through a `.pt` file,
+/// as a run that keeps weights and training state apart would.
+#[test]
+fn resuming_with_the_model_in_safetensors_gives_the_same_trajectory() {
+    for (opt_name, sched_name) in [("adam", "one_cycle_lr"), ("sgd_nesterov", "plateau")] {
+        let (weights, rest) = (
+            temp(&format!("{opt_name}.safetensors")),
+            temp(&format!("{opt_name}-state.pt")),
+        );
+        let through_files = |v: Value| {
+            let model = v.get("model").unwrap().to_state_dict().unwrap();
+            serialization::save_safetensors(&model, &weights).unwrap();
+            let Value::Dict(entries) = v else { panic!() };
+            let others: Vec<(Value, Value)> = entries
+                .into_iter()
+                .filter(|(k, _)| k.as_str() != Some("model"))
+                .collect();
+            serialization::save(Value::Dict(others), &rest).unwrap();
+            let model = serialization::load_safetensors(&weights).unwrap();
+            let Value::Dict(mut back) = serialization::load(&rest).unwrap() else {
+                panic!()
+            };
+            back.insert(0, (Value::from("model"), Value::from(&model)));
+            Value::Dict(back)
+        };
+        let whole = run(opt_name, sched_name, None, &|v| v);
+        let resumed = run(opt_name, sched_name, Some(5), &through_files);
+        std::fs::remove_file(&weights).unwrap();
+        std::fs::remove_file(&rest).unwrap();
+        assert_same_trajectory(&whole, &resumed, &format!("{opt_name} + {sched_name}"));
+    }
+}
