@@ -3,7 +3,8 @@
 
 use super::common::*;
 use super::loading::continue_checkpoint;
-use super::resume::{OPTIMIZERS, SCHEDULERS, assert_same_trajectory, run};
+use super::resume::{METRICS, OPTIMIZERS, SCHEDULERS, assert_same_trajectory, make_sched, run};
+use flambeau::nn::Module;
 use flambeau::serialization::{self, Value};
 use serde_json::Value as Json;
 use std::path::PathBuf;
@@ -85,5 +86,43 @@ fn resuming_with_the_model_in_safetensors_gives_the_same_trajectory() {
         std::fs::remove_file(&weights).unwrap();
         std::fs::remove_file(&rest).unwrap();
         assert_same_trajectory(&whole, &resumed, &format!("{opt_name} + {sched_name}"));
+    }
+}
+
+/// Writes, to `$FLAMBEAU_OPTIM_STATE_OUT` (when set), a checkpoint of every optimizer with every
+/// scheduler after 4 steps and the parameters and learning rates after the 5th, so that
+/// `python tests/data/check_optim_state_in_torch.py DIR` can check by hand that PyTorch loads
+/// them and takes the same 5th step.
+#[test]
+fn checkpoints_for_pytorch_to_resume() {
+    let Ok(dir) = std::env::var("FLAMBEAU_OPTIM_STATE_OUT") else {
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for opt_name in OPTIMIZERS {
+        for sched_name in SCHEDULERS {
+            let m = model();
+            let mut opt = two_group_optimizer(opt_name, &m, 0.01);
+            let mut sched = make_sched(sched_name, &mut *opt, false);
+            for metric in &METRICS[..4] {
+                train_step(&m, &mut *opt);
+                sched.step(&mut *opt, *metric);
+            }
+            let ckpt = Value::dict([
+                ("model", Value::from(&m.state_dict())),
+                ("optimizer", opt.state_dict().to_value()),
+                ("scheduler", sched.state_dict()),
+                ("epoch", Value::Int(4)),
+            ]);
+            let base = dir.join(format!("{opt_name}-{sched_name}"));
+            serialization::save(ckpt, base.with_extension("pt")).unwrap();
+            train_step(&m, &mut *opt);
+            sched.step(&mut *opt, METRICS[4]);
+            let p = params(&m);
+            let lrs: Vec<f64> = (0..opt.num_groups()).map(|g| opt.lr(g)).collect();
+            let next = serde_json::json!({"weight": p[0], "bias": p[1], "lrs": lrs});
+            std::fs::write(base.with_extension("json"), next.to_string()).unwrap();
+        }
     }
 }

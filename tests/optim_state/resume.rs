@@ -23,7 +23,7 @@ pub const OPTIMIZERS: [&str; 7] = [
 ];
 pub const SCHEDULERS: [&str; 4] = ["step_lr", "cosine_annealing_lr", "one_cycle_lr", "plateau"];
 const N: usize = 9;
-const METRICS: [f64; N] = [1.0, 0.9, 0.95, 0.95, 0.95, 0.8, 0.85, 0.85, 0.85];
+pub const METRICS: [f64; N] = [1.0, 0.9, 0.95, 0.95, 0.95, 0.8, 0.85, 0.85, 0.85];
 
 /// `fresh` builds it with other arguments than the run that saved it, so that only loading can
 /// make the numbers right.
