@@ -7,7 +7,8 @@
 use super::common::*;
 use flambeau::nn::{Linear, Module};
 use flambeau::optim::lr_scheduler::{
-    CosineAnnealingLR, LRScheduler, OneCycleLR, OneCycleOptions, ReduceLROnPlateau, StepLR,
+    CosineAnnealingLR, ExponentialLR, LRScheduler, LambdaLR, LinearLR, MultiStepLR, OneCycleLR,
+    OneCycleOptions, ReduceLROnPlateau, StepLR,
 };
 use flambeau::optim::{Optimizer, OptimizerState};
 use flambeau::serialization::Value;
@@ -49,6 +50,20 @@ pub fn make_sched(name: &str, opt: &mut dyn Optimizer, fresh: bool) -> Sched {
                 ..Default::default()
             },
         )),
+        "multi_step_lr" => Box::new(MultiStepLR::new(
+            opt,
+            if fresh { &[1, 1] } else { &[2, 5, 5, 7] },
+            0.5 / f,
+        )),
+        "exponential_lr" => Box::new(ExponentialLR::new(opt, 0.9 / f)),
+        "linear_lr" => Box::new(LinearLR::with(
+            opt,
+            0.25 * f,
+            1.0,
+            if fresh { 2 } else { 6 },
+        )),
+        // a closure has no state to save: the fresh one must be the same function
+        "lambda_lr" => Box::new(LambdaLR::new(opt, |e| 1.0 / (1.0 + e as f64))),
         "plateau" => {
             return Sched::Plateau(
                 ReduceLROnPlateau::new(opt)
@@ -198,5 +213,27 @@ fn a_fresh_scheduler_without_its_state_diverges() {
             record(&m, &*opt, &mut out);
         }
         assert_ne!(whole, out, "{sched_name}");
+    }
+}
+
+/// The other schedulers resume as well (their own fields restored over other constructor
+/// arguments).
+#[test]
+fn other_schedulers_resume_with_the_same_trajectory() {
+    for (opt_name, sched_name) in [
+        ("sgd_momentum", "multi_step_lr"),
+        ("adam", "exponential_lr"),
+        ("rmsprop", "linear_lr"),
+        ("adagrad", "lambda_lr"),
+    ] {
+        let whole = run(opt_name, sched_name, None, &|v| v);
+        for k in [1, 3, 5] {
+            let resumed = run(opt_name, sched_name, Some(k), &|v| v);
+            assert_same_trajectory(
+                &whole,
+                &resumed,
+                &format!("{opt_name} + {sched_name} at {k}"),
+            );
+        }
     }
 }
