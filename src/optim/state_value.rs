@@ -148,7 +148,7 @@ impl OptimizerState {
 
     /// Reads what [`OptimizerState::to_value`] writes, or what PyTorch's
     /// `optimizer.state_dict()` saved (as `torch.load(path, weights_only=True)` returns it).
-    /// Anything else is refused with [`Error::Format`](crate::Error::Format) naming the entry;
+    /// Anything else is refused with [`Error::Format`] naming the entry;
     /// whether the state fits a given optimizer is checked by its `load_state_dict`.
     pub fn from_value(value: &Value) -> Result<OptimizerState> {
         // Other top-level keys are ignored, as PyTorch's `load_state_dict` ignores them.
