@@ -419,7 +419,7 @@ fn fuzz_checkpoint_loaders() {
     DONE.store(true, Ordering::Relaxed);
     println!(
         "fuzz checkpoints: {n} iterations in {:.1} s (seed {seed:#x}, corpus of {}: {} safetensors and {} torch.save inputs load); \
-         mutants accepted: safetensors {}, load {} ({} state dicts), {} loads into a model; \
+         mutants accepted: safetensors {}, load {}; seeds and mutants: {} state dicts from load, {} loads into a model; \
          peak allocation of safetensors_from_bytes {} bytes (at most {:.1} per input byte over inputs of 1 KiB or more), \
          of load_from_bytes {} bytes (at most {:.1} per input byte)",
         start.elapsed().as_secs_f64(),
