@@ -369,6 +369,10 @@ impl Layout {
     /// Whether the elements are stored row-major without gaps (size-1 dims may have any stride).
     #[track_caller]
     pub fn is_contiguous(&self) -> bool {
+        // c10's `compute_contiguous`: a tensor without elements is contiguous whatever its strides.
+        if self.shape.0.contains(&0) {
+            return true;
+        }
         let mut expected = 1usize;
         for i in (0..self.ndim()).rev() {
             let d = self.shape.0[i];

@@ -790,3 +790,13 @@ fn dim_out_of_range_for_many_ops() {
     }
     m.assert_none();
 }
+
+#[test]
+fn a_tensor_without_elements_is_contiguous_whatever_its_strides() {
+    // torch.zeros(3, 0).t().is_contiguous() is True (c10's compute_contiguous).
+    let t = Tensor::zeros([3, 0]).t();
+    assert!(t.is_contiguous());
+    assert!(Tensor::zeros([3, 0, 2]).permute([2, 0, 1]).is_contiguous());
+    assert!(!Tensor::zeros([3, 2]).t().is_contiguous());
+    assert_eq!(t.contiguous().dims(), &[0, 3]);
+}
