@@ -566,3 +566,47 @@ fn optim() {
         "every optim case must be supported"
     );
 }
+
+#[test]
+fn data() {
+    // The "default" cases seed the default generator and read it back with torch.rand(3).
+    let _g = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let fx = load("data.json");
+    let mut tally = Tally::default();
+    // Replayed in file order, once per worker count (see tests/parity/data.rs).
+    for workers in [0, 2] {
+        let mut state_known = false;
+        for case in fx["cases"].as_array().unwrap() {
+            let name = case["python"].as_str().unwrap();
+            match case["kind"].as_str().unwrap() {
+                "dataloader" => {
+                    let label = format!("{name} [num_workers={workers}]");
+                    state_known |= case["generator"].as_str() == Some("default");
+                    let r = catch(|| parity::data::run_dataloader(case, workers, state_known));
+                    tally.record(&label, outcome_of(r));
+                }
+                "random_split" if workers == 0 => {
+                    tally.record(
+                        name,
+                        outcome_of(catch(|| parity::data::run_random_split(case))),
+                    );
+                }
+                "random_split" => {}
+                other => tally.record(
+                    name,
+                    Outcome::Unsupported(format!("unsupported: case kind {other}")),
+                ),
+            }
+        }
+    }
+    tally.report("data");
+    assert!(
+        tally.failed.is_empty(),
+        "{} data cases failed",
+        tally.failed.len()
+    );
+    assert!(
+        tally.unsupported.is_empty(),
+        "every data case must be supported"
+    );
+}

@@ -2,6 +2,7 @@
 //! for bit (`torch.manual_seed`, `torch.rand`, `torch.randn`, `torch.randint`, ...).
 
 pub(crate) mod generator;
+mod multinomial;
 
 use crate::dtype::DType;
 use crate::shape::{IntList, shape_from};

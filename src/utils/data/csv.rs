@@ -7,6 +7,7 @@
 //! rounds it. Blank lines are skipped wherever they are (as `np.loadtxt` skips them); line
 //! numbers in messages count every line of the file, 1-based, as an editor shows them.
 
+use super::TensorDataset;
 use crate::error::{Error, Result};
 use crate::{DType, Tensor};
 use std::fs::File;
@@ -212,6 +213,27 @@ impl CsvOptions {
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
         self.read_stream(file, &name, gz_name)
+    }
+
+    /// [`read`](CsvOptions::read) straight into a [`TensorDataset`]: items `[features,
+    /// label]`, or `[features]` without a label column.
+    ///
+    /// ```
+    /// use flambeau::utils::data::{CsvOptions, DataLoader, Dataset};
+    /// let path = std::env::temp_dir().join(format!("flambeau_csv_ds_{}.csv", std::process::id()));
+    /// std::fs::write(&path, "1,2,0\n3,4,1\n5,6,1\n").unwrap();
+    /// let ds = CsvOptions::new().label_column(-1).read_dataset(&path).unwrap();
+    /// assert_eq!(ds.len(), 3);
+    /// let batch = DataLoader::new(ds).batch_size(2).iter().next().unwrap();
+    /// assert_eq!(batch[0].dims(), &[2, 2]);
+    /// assert_eq!(batch[1].to_vec::<i64>(), vec![0, 1]);
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
+    pub fn read_dataset(&self, path: impl AsRef<Path>) -> Result<TensorDataset> {
+        let data = self.read(path)?;
+        Ok(TensorDataset::new(
+            std::iter::once(data.features).chain(data.labels),
+        ))
     }
 
     /// Reads a table from any reader (gzipped or not, told apart by the magic bytes); `name`
