@@ -39,10 +39,13 @@ fn run(o: &Options) -> Result<(), String> {
     let n = x.size(0);
     let perm = randperm(n);
     let n_train = (n as f64 * 0.8) as i64;
-    let train_idx = perm.narrow(0, 0, n_train);
-    let test_idx = perm.narrow(0, n_train, n as i64 - n_train);
+    let train_idx = perm.narrow(0, 0, n_train as usize);
+    let test_idx = perm.narrow(0, n_train, n - n_train as usize);
     let train_rows = x.index_select(0, &train_idx);
-    let (mean, std) = (train_rows.mean_dim([0], false), train_rows.std_dim([0], true, false));
+    let (mean, std) = (
+        train_rows.mean_dim([0], false),
+        train_rows.std_dim([0], true, false),
+    );
     let x = (&x - &mean) / &std;
     let (train_x, train_y) = (x.index_select(0, &train_idx), y.index_select(0, &train_idx));
     let (test_x, test_y) = (x.index_select(0, &test_idx), y.index_select(0, &test_idx));

@@ -116,17 +116,17 @@ def diabetes(args):
     x = (x - mean) / std
     ymean, ystd = y[:ntr].mean(), y[:ntr].std()
     t = ((y - ymean) / ystd).unsqueeze(1)
-    model = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 1))
+    model = nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 1))
     loader = DataLoader(TensorDataset(x[:ntr], t[:ntr]), batch_size=32, shuffle=True)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=20, gamma=0.5)
+    opt = torch.optim.SGD(model.parameters(), lr=0.005, momentum=0.9)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=10, gamma=0.5)
 
     def rmse(m):
         with torch.no_grad():
             pred = m(x[ntr:]).squeeze(1) * ystd + ymean
             return (pred - y[ntr:]).pow(2).mean().sqrt().item()
 
-    r, dt = train(model, loader, opt, nn.MSELoss(), args.epochs or 60, rmse, "test rmse", sched)
+    r, dt = train(model, loader, opt, nn.MSELoss(), args.epochs or 40, rmse, "test rmse", sched)
     print(f"test rmse: {r:.4f}")
     print(f"train time: {dt:.2f}s")
 

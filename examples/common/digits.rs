@@ -39,7 +39,7 @@ pub fn load(shape: &[i64]) -> Result<Split, String> {
     let n_train = (n as f64 * 0.8) as usize;
     let mut dims = vec![-1i64];
     dims.extend_from_slice(shape);
-    let rows = |t: &Tensor, lo: usize, hi: usize| t.narrow(0, lo as i64, (hi - lo) as i64);
+    let rows = |t: &Tensor, lo: usize, hi: usize| t.narrow(0, lo as i64, hi - lo);
     Ok(Split {
         train_x: rows(&x, 0, n_train).reshape(dims.as_slice()),
         train_y: rows(&y, 0, n_train),
@@ -103,7 +103,12 @@ pub fn train(model: &Sequential, split: &Split, epochs: usize, progress: &Progre
 }
 
 /// The whole example: seed, data, model (`build`), then [`program::run`]'s outline.
-pub fn run(o: &Options, title: &'static str, build: fn() -> Sequential, shape: &[i64]) -> Result<(), String> {
+pub fn run(
+    o: &Options,
+    title: &'static str,
+    build: fn() -> Sequential,
+    shape: &[i64],
+) -> Result<(), String> {
     manual_seed(o.seed);
     let split = load(shape)?;
     let model = build();

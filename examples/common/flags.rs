@@ -109,10 +109,7 @@ pub fn parse_args(spec: &Spec, args: &[String]) -> Result<Option<Options>, Strin
             i += 1;
             continue;
         }
-        if !matches!(
-            name,
-            "--epochs" | "--seed" | "--save" | "--load" | "--out"
-        ) {
+        if !matches!(name, "--epochs" | "--seed" | "--save" | "--load" | "--out") {
             return Err(format!("unknown flag '{name}'"));
         }
         let value = match inline {
@@ -161,7 +158,10 @@ pub fn parse_args(spec: &Spec, args: &[String]) -> Result<Option<Options>, Strin
 /// bad flags, a message and exit code 1 when the run fails.
 pub fn main_with(spec: &Spec, run: impl FnOnce(&Options) -> Result<(), String>) -> ExitCode {
     // args_os: `std::env::args` panics on an argument that is not UTF-8.
-    let args: Result<Vec<String>, _> = std::env::args_os().skip(1).map(|a| a.into_string()).collect();
+    let args: Result<Vec<String>, _> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.into_string())
+        .collect();
     let parsed = args
         .map_err(|a| format!("argument {a:?} is not valid UTF-8"))
         .and_then(|args| parse_args(spec, &args));

@@ -1,4 +1,4 @@
-//! `training.png`: the training loss (log scale) and the evaluation metric per epoch, side by
+//! `training.png`: the training loss (on a log scale when it spans more than a decade) and the evaluation metric per epoch, side by
 //! side, drawn with plotters and the tutorial's bundled font. Non-finite values are left out of
 //! the axes and break the lines (the tutorial's helpers), so a diverging run still draws.
 
@@ -89,22 +89,37 @@ pub fn training_png(
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     register_font()?;
     let path = dir.join("training.png");
-    let root = BitMapBackend::new(&path, (1200, 500)).into_drawing_area();
+    draw(&path, title, loss_name, losses, metric_name, metrics)?;
+    Ok(path)
+}
+
+fn draw(
+    path: &Path,
+    title: &str,
+    loss_name: &str,
+    losses: &[f64],
+    metric_name: &str,
+    metrics: &[f64],
+) -> Result<(), String> {
+    let root = BitMapBackend::new(path, (1200, 500)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let root = root
         .titled(title, ("sans-serif", 24))
         .map_err(|e| e.to_string())?;
     let (left, right) = root.split_horizontally(600);
+    // A log scale once the loss spans more than a decade (a narrower range would show no tick).
+    let log = super::lr_plots::finite_min_max(losses.iter().copied().filter(|&l| l > 0.0))
+        .is_some_and(|(lo, hi)| hi > 10.0 * lo);
+    let y_desc = if log { "loss (log scale)" } else { "loss" };
     panel(
         &left,
         &format!("training loss ({loss_name})"),
-        "loss (log scale)",
+        y_desc,
         losses,
-        true,
+        log,
         BLUE,
     )?;
     panel(&right, metric_name, metric_name, metrics, false, ORANGE)?;
     root.present()
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    Ok(path)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
