@@ -266,6 +266,24 @@ fn higher_order() {
     );
 }
 
+#[test]
+fn interop() {
+    // The models are built (and initialised) before their checkpoints are loaded.
+    let _g = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let fx = load("interop/interop.json");
+    let tally = parity::interop::run(&fx, &env_with_nn);
+    tally.report("interop");
+    assert!(
+        tally.failed.is_empty(),
+        "{} interop cases failed",
+        tally.failed.len()
+    );
+    assert!(
+        tally.unsupported.is_empty(),
+        "every interop case must be supported"
+    );
+}
+
 /// An evaluation environment that also knows the `torch.nn` functions.
 fn env_with_nn(vars: HashMap<String, Value>) -> Env {
     let mut env = Env::new(vars);

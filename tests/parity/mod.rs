@@ -4,6 +4,7 @@
 pub mod data;
 pub mod eval;
 pub mod higher_order;
+pub mod interop;
 pub mod layers;
 pub mod modules;
 pub mod nn;

@@ -39,6 +39,13 @@ pub fn build_module(name: &str, a: &Args) -> Result<Box<dyn CaseModule>, String>
         }
         "nn.Sigmoid" => fwd(nn::Sigmoid::new()),
         "nn.Identity" => fwd(nn::Identity::new()),
+        "nn.Flatten" => {
+            a.only(&["start_dim", "end_dim"], 2)?;
+            fwd(nn::Flatten::with_dims(
+                a.i64_or(0, "start_dim", 1)?,
+                a.i64_or(1, "end_dim", -1)?,
+            ))
+        }
         other => return unsupported(format!("module {other}")),
     })
 }
