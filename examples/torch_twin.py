@@ -3,7 +3,10 @@ split, the same models, the same seed, PyTorch's DataLoader (whose shuffle order
 DataLoader reproduces), the same per-epoch lines and the same final metric line, so that the two
 can be compared run for run (losses per epoch, final metric, wall time).
 
-    python examples/torch_twin.py digits_mlp [--epochs N] [--seed N] [--threads N]
+    python examples/torch_twin.py digits_mlp [--epochs N] [--seed N] [--threads N] [--save PATH]
+
+`--save model.safetensors` (needs the safetensors package) or `--save model.pt` writes the trained
+state dict, which the Rust example evaluates with `--load PATH --eval-only`.
 
 Not run by the tests: it needs PyTorch. The training time printed covers the epochs (training and
 the per-epoch evaluation), as the Rust examples' `train time` line does.
@@ -61,6 +64,17 @@ def train(model, loader, opt, loss_fn, epochs, metric, metric_name, scheduler=No
     return m, time.perf_counter() - t
 
 
+def save(model, path):
+    if path is None:
+        return
+    if path.endswith(".safetensors"):
+        from safetensors.torch import save_file
+        save_file(model.state_dict(), path)
+    else:
+        torch.save(model.state_dict(), path)
+    print(f"saved {path}")
+
+
 def digits_mlp(args):
     torch.manual_seed(args.seed)
     xtr, ytr, xte, yte = digits((64,))
@@ -71,6 +85,7 @@ def digits_mlp(args):
                     lambda m: accuracy(m, xte, yte), "test accuracy")
     print(f"test accuracy: {acc:.4f}")
     print(f"train time: {dt:.2f}s")
+    save(model, args.save)
 
 
 def digits_cnn(args):
@@ -86,6 +101,7 @@ def digits_cnn(args):
                     lambda m: accuracy(m, xte, yte), "test accuracy")
     print(f"test accuracy: {acc:.4f}")
     print(f"train time: {dt:.2f}s")
+    save(model, args.save)
 
 
 def iris(args):
@@ -105,6 +121,7 @@ def iris(args):
                     lambda m: accuracy(m, x[te], y[te]), "test accuracy")
     print(f"test accuracy: {acc:.4f}")
     print(f"train time: {dt:.2f}s")
+    save(model, args.save)
 
 
 def diabetes(args):
@@ -129,6 +146,7 @@ def diabetes(args):
     r, dt = train(model, loader, opt, nn.MSELoss(), args.epochs or 40, rmse, "test rmse", sched)
     print(f"test rmse: {r:.4f}")
     print(f"train time: {dt:.2f}s")
+    save(model, args.save)
 
 
 if __name__ == "__main__":
@@ -137,6 +155,7 @@ if __name__ == "__main__":
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--save", default=None)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     globals()[a.example](a)
