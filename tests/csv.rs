@@ -536,3 +536,29 @@ fn a_line_without_end_is_bounded() {
         format!("bomb.csv.gz:1: line longer than {MAX_LINE_BYTES} bytes")
     );
 }
+
+#[test]
+fn straight_into_a_tensor_dataset() {
+    use flambeau::utils::data::{DataLoader, Dataset};
+    let dir = scratch("dataset");
+    let p = write(&dir, "t.csv.gz", &gzip(b"1,2,0\n3,4,1\n5,6,2\n"));
+    let ds = CsvOptions::new().label_column(-1).read_dataset(&p).unwrap();
+    assert_eq!(ds.len(), 3);
+    assert_eq!(ds.tensors().len(), 2);
+    let item = ds.get(2);
+    assert_eq!(item[0].to_vec::<f32>(), vec![5.0, 6.0]);
+    assert_eq!(item[1].item::<i64>(), 2);
+    let batches: Vec<Vec<flambeau::Tensor>> = DataLoader::new(ds).batch_size(2).iter().collect();
+    assert_eq!(batches.len(), 2);
+    assert_eq!(batches[0][1].to_vec::<i64>(), vec![0, 1]);
+    // Without a label column: one tensor per item.
+    let ds = CsvOptions::new().read_dataset(&p).unwrap();
+    assert_eq!(ds.tensors().len(), 1);
+    assert_eq!(ds.tensors()[0].dims(), &[3, 3]);
+    // Errors pass through.
+    assert!(matches!(
+        CsvOptions::new().read_dataset(dir.join("none.csv")),
+        Err(Error::Io(_))
+    ));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
