@@ -91,6 +91,46 @@ impl Tensor {
         }))
     }
 
+    /// A tensor over an existing storage cell with any layout (how a checkpoint's tensors share
+    /// the storage they were saved from), or `None` when some element would lie outside the
+    /// storage. Sizes and strides come from outside input, so every product is checked.
+    pub(crate) fn over_storage(cell: Arc<StorageCell>, layout: Layout) -> Option<Tensor> {
+        if layout.shape.0.len() != layout.strides.len() {
+            return None;
+        }
+        // Even an empty shape must have a representable element count (no dim product overflows).
+        let mut nonzero = layout.shape.0.iter().filter(|&&d| d != 0);
+        nonzero.try_fold(1usize, |acc, &d| acc.checked_mul(d))?;
+        let len = cell.read().len();
+        if layout.numel() > 0 {
+            // The last element's position: offset + sum((size - 1) * stride), each step checked.
+            let mut last = layout.offset;
+            for (&d, &s) in layout.shape.0.iter().zip(layout.strides.iter()) {
+                last = last.checked_add((d - 1).checked_mul(s)?)?;
+            }
+            if last >= len {
+                return None;
+            }
+        } else if layout.offset > len {
+            return None;
+        }
+        let dtype = cell.read().dtype();
+        Some(Tensor(Arc::new(TensorImpl {
+            storage: cell,
+            layout,
+            dtype: AtomicDType::new(dtype),
+            device: Device::Cpu,
+            view: None,
+            requires_grad: AtomicBool::new(false),
+            meta: Mutex::new(AutogradMeta::default()),
+        })))
+    }
+
+    /// The storage cell this tensor views, for writers that must save each storage once.
+    pub(crate) fn storage_cell(&self) -> &Arc<StorageCell> {
+        &self.0.storage
+    }
+
     /// Another tensor over the same storage (and version counter) with another layout, outside
     /// autograd: not a view of this one as far as autograd is concerned.
     #[track_caller]
