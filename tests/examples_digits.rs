@@ -96,43 +96,55 @@ fn the_cnn_has_pytorchs_layout() {
 }
 
 #[test]
-fn a_safetensors_checkpoint_round_trips() {
+fn checkpoints_round_trip_in_both_formats() {
     let _g = seed_lock();
     manual_seed(0);
     let split = digits::load(&[64]).unwrap();
     let model = digits::mlp();
     let h = digits::train(&model, &split, 2, &Progress::quiet(2, "test accuracy"));
+    let trained = *h.metrics.last().unwrap();
     let dir = std::env::temp_dir().join(format!("flambeau_digits_{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("mlp.safetensors");
-    common::checkpoint::save(&model, &path).unwrap();
-    manual_seed(1);
-    let fresh = digits::mlp();
-    assert_ne!(
-        accuracy(&fresh, &split.test_x, &split.test_y),
-        *h.metrics.last().unwrap()
-    );
-    common::checkpoint::load(&fresh, &path).unwrap();
-    assert_eq!(
-        accuracy(&fresh, &split.test_x, &split.test_y),
-        *h.metrics.last().unwrap()
-    );
-    // A checkpoint of another architecture is refused with load_state_dict's message.
-    let cnn = digits::cnn();
-    let err = common::checkpoint::load(&cnn, &path).unwrap_err();
-    assert!(
-        err.starts_with(&format!(
-            "cannot load {}: Error(s) in loading state_dict",
-            path.display()
-        )),
-        "{err}"
-    );
-    let missing = dir.join("none.safetensors");
-    let err = common::checkpoint::load(&fresh, &missing).unwrap_err();
-    assert!(
-        err.starts_with(&format!("cannot load {}: ", missing.display())),
-        "{err}"
-    );
+    for name in ["mlp.safetensors", "mlp.pt"] {
+        let path = dir.join(name);
+        common::checkpoint::save(&model, &path).unwrap();
+        manual_seed(1);
+        let fresh = digits::mlp();
+        assert_ne!(accuracy(&fresh, &split.test_x, &split.test_y), trained);
+        common::checkpoint::load(&fresh, &path).unwrap();
+        assert_eq!(
+            accuracy(&fresh, &split.test_x, &split.test_y),
+            trained,
+            "{name}"
+        );
+        for (a, b) in fresh.parameters().iter().zip(model.parameters()) {
+            assert!(a.equal(&b), "{name}");
+        }
+        // A checkpoint of another architecture is refused with load_state_dict's message.
+        let cnn = digits::cnn();
+        let err = common::checkpoint::load(&cnn, &path).unwrap_err();
+        assert!(
+            err.starts_with(&format!(
+                "cannot load {}: Error(s) in loading state_dict for Sequential:",
+                path.display()
+            )),
+            "{err}"
+        );
+        let missing = dir.join(format!("none_{name}"));
+        let err = common::checkpoint::load(&fresh, &missing).unwrap_err();
+        assert!(
+            err.starts_with(&format!("cannot load {}: ", missing.display())),
+            "{err}"
+        );
+        // Bytes that are not a checkpoint.
+        let junk = dir.join(format!("junk_{name}"));
+        std::fs::write(&junk, b"junk").unwrap();
+        let err = common::checkpoint::load(&fresh, &junk).unwrap_err();
+        assert!(
+            err.starts_with(&format!("cannot load {}: ", junk.display())),
+            "{err}"
+        );
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
