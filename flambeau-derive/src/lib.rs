@@ -4,6 +4,11 @@
 //! parameter, a buffer, a module, or an `Option`/`Vec` of those is registered under its field
 //! name, in declaration order (`fc1.weight`, `layers.0.bias`). Plain data fields (sizes, rates,
 //! strings) are ignored; any other field type needs `#[module(skip)]`.
+//!
+//! `#[derive(Collate)]` batches a struct of samples field by field, as PyTorch's
+//! `default_collate` batches a dict or a namedtuple.
+
+mod collate;
 
 use proc_macro::TokenStream;
 use quote::quote;
@@ -22,6 +27,27 @@ use syn::{Data, DeriveInput, Fields, parse_macro_input, spanned::Spanned};
 ///     cache: MyCache,          // anything else: skip explicitly
 /// }
 /// ```
+/// Implements `flambeau::utils::data::Collate` for a struct with named fields, and declares
+/// `{Name}Batch` (same visibility) whose field `f` is `<F as Collate>::Output`, the collated column
+/// of the samples' `f` fields: tensors stacked, numbers as 1-d tensors, and so on.
+///
+/// ```ignore
+/// #[derive(Collate)]
+/// struct Sample {
+///     image: Tensor,
+///     label: i64,
+/// }
+/// // SampleBatch { image: Tensor /* [N, ...] */, label: Tensor /* int64 [N] */ }
+/// ```
+#[proc_macro_derive(Collate)]
+pub fn derive_collate(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    match collate::expand(&input) {
+        Ok(ts) => ts.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
 #[proc_macro_derive(Module, attributes(module))]
 pub fn derive_module(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

@@ -2,7 +2,8 @@
 //!
 //! [`Collate`] says how one sample type is batched, as `default_collate`'s type dispatch does:
 //! tensors are stacked along a new dim 0, numbers become 1-d tensors (`f64` as a Python float:
-//! float64; `f32`: float32; integers: int64; `bool`: bool), strings stay a list, and tuples and
+//! float64; `f32`: float32; integers: int64, `u64` and `usize` reinterpreted as two's
+//! complement; `bool`: bool), strings stay a list, and tuples and
 //! `Vec`s are collated position by position. Structs collate field by field (PyTorch's dicts and
 //! namedtuples) with `#[derive(Collate)]`.
 
@@ -18,6 +19,24 @@ use crate::tensor::Tensor;
 /// ]);
 /// assert_eq!(batch.0.dims(), &[2, 2]);
 /// assert_eq!(batch.1.to_vec::<i64>(), vec![0, 1]);
+/// ```
+///
+/// A struct of samples, collated field by field into a `{Name}Batch`:
+///
+/// ```
+/// use flambeau::{Tensor, utils::data::{Collate, DataLoader}};
+/// #[derive(Clone, Collate)]
+/// struct Sample {
+///     features: Tensor,
+///     label: i64,
+/// }
+/// let samples: Vec<Sample> = (0..5)
+///     .map(|i| Sample { features: Tensor::full([3], i as f64), label: i })
+///     .collect();
+/// let loader = DataLoader::new(samples).batch_size(2);
+/// let first: SampleBatch = loader.iter().next().unwrap();
+/// assert_eq!(first.features.dims(), &[2, 3]);
+/// assert_eq!(first.label.to_vec::<i64>(), vec![0, 1]);
 /// ```
 pub trait Collate: Sized {
     /// The batched form.
@@ -61,7 +80,7 @@ macro_rules! collate_number {
 }
 
 collate_number!(f64 => f64, f32 => f32, i64 => i64, i32 => i64, i16 => i64, i8 => i64,
-    u32 => i64, u16 => i64, u8 => i64, usize => i64);
+    u64 => i64, u32 => i64, u16 => i64, u8 => i64, usize => i64, isize => i64);
 
 impl Collate for bool {
     type Output = Tensor;

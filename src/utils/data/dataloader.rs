@@ -297,6 +297,18 @@ impl<'a, D: Dataset + 'static, B: Send + 'static> IntoIterator for &'a DataLoade
 }
 
 /// One epoch of a [`DataLoader`]. Dropping it early stops its workers.
+///
+/// ```
+/// use flambeau::{Generator, utils::data::DataLoader};
+/// let loader = DataLoader::new(vec![1.0f64, 2.0, 3.0])
+///     .batch_size(2)
+///     .num_workers(2)
+///     .generator(Generator::new().manual_seed(1));
+/// let mut epoch = loader.iter();
+/// assert!(epoch.base_seed() < 1 << 63);
+/// assert_eq!(epoch.next().unwrap().to_vec::<f64>(), vec![1.0, 2.0]);
+/// drop(epoch); // stops and joins the workers
+/// ```
 pub struct DataLoaderIter<'a, B> {
     batches: Box<dyn Iterator<Item = Vec<usize>> + 'a>,
     load: LoadFn<B>,
@@ -382,6 +394,20 @@ where
 
 /// A [`DataLoader`] over an [`IterableDataset`] (`DataLoader(iterable_dataset, ...)`): batches
 /// of consecutive samples, with no sampler and no shuffle. Batches load on the calling thread.
+/// Each epoch draws a base seed from the loader's generator first, as PyTorch's does.
+///
+/// ```
+/// use flambeau::utils::data::{IterableDataLoader, IterableDataset};
+/// struct Letters;
+/// impl IterableDataset for Letters {
+///     type Item = String;
+///     fn iter(&self) -> Box<dyn Iterator<Item = String> + Send + '_> {
+///         Box::new("abcde".chars().map(String::from))
+///     }
+/// }
+/// let l = IterableDataLoader::new(Letters).batch_size(2).drop_last(true);
+/// assert_eq!(l.iter().collect::<Vec<_>>(), vec![vec!["a", "b"], vec!["c", "d"]]);
+/// ```
 pub struct IterableDataLoader<I: IterableDataset, B> {
     dataset: I,
     collate: CollateFn<I::Item, B>,

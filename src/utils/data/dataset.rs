@@ -361,7 +361,7 @@ fn isclose(a: f64, b: f64) -> bool {
 ///
 /// ```
 /// use flambeau::utils::data::split_lengths;
-/// assert_eq!(split_lengths(&[0.3, 0.3, 0.4].into(), 11), vec![4, 4, 3]);
+/// assert_eq!(split_lengths(&[0.3, 0.3, 0.4].into(), 11), vec![4, 3, 4]);
 /// assert_eq!(split_lengths(&[7, 3].into(), 10), vec![7, 3]);
 /// ```
 #[track_caller]

@@ -32,6 +32,8 @@ pub use dataset::{
     ConcatDataset, Dataset, IterableDataset, SplitLengths, Subset, TensorDataset, random_split,
     split_lengths,
 };
+/// `#[derive(Collate)]`: collates a struct field by field (see [`Collate`]).
+pub use flambeau_derive::Collate;
 pub use sampler::{
     BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
     WeightedRandomSampler,

@@ -25,6 +25,20 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 
 /// What a worker thread knows about itself (`torch.utils.data.get_worker_info()`).
+///
+/// ```
+/// use flambeau::utils::data::{DataLoader, Dataset, get_worker_info};
+/// struct WorkerIds;
+/// impl Dataset for WorkerIds {
+///     type Item = usize;
+///     fn len(&self) -> usize { 4 }
+///     fn get(&self, _: usize) -> usize { get_worker_info().unwrap().id }
+/// }
+/// let loader = DataLoader::new(WorkerIds).num_workers(2);
+/// // Batch i is loaded by worker i % 2.
+/// let ids: Vec<i64> = loader.iter().map(|b| b.to_vec::<i64>()[0]).collect();
+/// assert_eq!(ids, vec![0, 1, 0, 1]);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WorkerInfo {
     /// This worker's number, `0..num_workers`.
@@ -163,11 +177,15 @@ impl<B: Send + 'static> WorkerPool<B> {
             }
         }
     }
+}
 
-    /// Closes the task queues and joins every worker.
+impl<B> WorkerPool<B> {
+    /// Closes the task queues and joins every worker (each finishes the batch it is loading;
+    /// its result, if any, is discarded).
     fn shutdown(&mut self) {
         self.tasks.clear();
         for h in self.handles.drain(..) {
+            // A worker catches the panics of the code it runs, so joining cannot fail.
             let _ = h.join();
         }
     }
@@ -175,9 +193,6 @@ impl<B: Send + 'static> WorkerPool<B> {
 
 impl<B> Drop for WorkerPool<B> {
     fn drop(&mut self) {
-        self.tasks.clear();
-        for h in self.handles.drain(..) {
-            let _ = h.join();
-        }
+        self.shutdown();
     }
 }
