@@ -1,8 +1,8 @@
 //! `torch.optim.Adagrad`.
 
 use super::{
-    GroupOptions, Groups, Hyper, Optimizer, OptimizerState, ParamState, StateValue, check_nonneg,
-    fmt, get_bool, get_f64, get_step, get_tensor,
+    GroupOptions, Groups, Hyper, Hypers, Optimizer, OptimizerState, ParamState, StateValue,
+    check_nonneg, fmt, get_bool, get_f64, get_step, get_tensor,
 };
 use crate::Result;
 use crate::autograd::no_grad;
@@ -55,20 +55,34 @@ impl AdagradOptions {
 }
 
 impl GroupOptions for AdagradOptions {
-    fn to_map(&self) -> BTreeMap<String, Hyper> {
-        BTreeMap::from([
-            ("lr".into(), Hyper::Float(self.lr)),
-            ("lr_decay".into(), Hyper::Float(self.lr_decay)),
-            ("weight_decay".into(), Hyper::Float(self.weight_decay)),
+    const KEYS: &'static [&'static str] = &[
+        "lr",
+        "lr_decay",
+        "eps",
+        "weight_decay",
+        "initial_accumulator_value",
+        "maximize",
+    ];
+    fn to_map(&self) -> Hypers {
+        Hypers::from_iter([
+            ("lr", Hyper::Float(self.lr)),
+            ("lr_decay", Hyper::int_zero_or_float(self.lr_decay)),
+            ("eps", Hyper::Float(self.eps)),
+            ("weight_decay", Hyper::int_zero_or_float(self.weight_decay)),
             (
-                "initial_accumulator_value".into(),
-                Hyper::Float(self.initial_accumulator_value),
+                "initial_accumulator_value",
+                Hyper::int_zero_or_float(self.initial_accumulator_value),
             ),
-            ("eps".into(), Hyper::Float(self.eps)),
-            ("maximize".into(), Hyper::Bool(self.maximize)),
+            ("foreach", Hyper::None),
+            ("maximize", Hyper::Bool(self.maximize)),
+            ("differentiable", Hyper::Bool(false)),
+            ("fused", Hyper::None),
         ])
     }
-    fn from_map(m: &BTreeMap<String, Hyper>, d: &Self) -> Result<Self> {
+    fn required_state(&self) -> Vec<&'static str> {
+        vec!["step", "sum"]
+    }
+    fn from_map(m: &Hypers, d: &Self) -> Result<Self> {
         Ok(AdagradOptions {
             lr: get_f64(m, "lr", d.lr)?,
             lr_decay: get_f64(m, "lr_decay", d.lr_decay)?,
@@ -90,6 +104,7 @@ pub(crate) struct AdagradState {
 }
 
 impl ParamState for AdagradState {
+    const EAGER: bool = true;
     fn to_map(&self) -> BTreeMap<String, StateValue> {
         BTreeMap::from([
             ("step".into(), StateValue::Float(self.step)),
@@ -190,5 +205,5 @@ impl Optimizer for Adagrad {
         });
     }
 
-    super::delegate_to_groups!();
+    super::delegate_to_groups!(with_load);
 }

@@ -1,8 +1,8 @@
 //! `torch.optim.Adam` and `torch.optim.AdamW`.
 
 use super::{
-    GroupOptions, Groups, Hyper, Optimizer, OptimizerState, ParamState, StateValue, check_nonneg,
-    fmt, get_bool, get_f64, get_step, get_tensor, zeros_like,
+    GroupOptions, Groups, Hyper, Hypers, Optimizer, OptimizerState, ParamState, StateValue,
+    check_nonneg, fmt, get_bool, get_f64, get_step, get_tensor, zeros_like,
 };
 use crate::autograd::no_grad;
 use crate::ops::fused::AdamScalars;
@@ -25,6 +25,9 @@ pub struct AdamOptions {
     pub amsgrad: bool,
     /// Maximise instead of minimise.
     pub maximize: bool,
+    /// Decay weights the AdamW way, `p *= 1 - lr * weight_decay`, instead of adding an L2
+    /// penalty to the gradient (`decoupled_weight_decay`; always true for [`AdamW`]).
+    pub decoupled_weight_decay: bool,
 }
 
 impl Default for AdamOptions {
@@ -36,6 +39,7 @@ impl Default for AdamOptions {
             weight_decay: 0.0,
             amsgrad: false,
             maximize: false,
+            decoupled_weight_decay: false,
         }
     }
 }
@@ -55,17 +59,41 @@ impl AdamOptions {
 }
 
 impl GroupOptions for AdamOptions {
-    fn to_map(&self) -> BTreeMap<String, Hyper> {
-        BTreeMap::from([
-            ("lr".into(), Hyper::Float(self.lr)),
-            ("betas".into(), Hyper::Pair(self.betas.0, self.betas.1)),
-            ("eps".into(), Hyper::Float(self.eps)),
-            ("weight_decay".into(), Hyper::Float(self.weight_decay)),
-            ("amsgrad".into(), Hyper::Bool(self.amsgrad)),
-            ("maximize".into(), Hyper::Bool(self.maximize)),
+    const KEYS: &'static [&'static str] = &[
+        "lr",
+        "betas",
+        "eps",
+        "weight_decay",
+        "amsgrad",
+        "maximize",
+        "decoupled_weight_decay",
+    ];
+    fn to_map(&self) -> Hypers {
+        Hypers::from_iter([
+            ("lr", Hyper::Float(self.lr)),
+            ("betas", Hyper::Pair(self.betas.0, self.betas.1)),
+            ("eps", Hyper::Float(self.eps)),
+            ("weight_decay", Hyper::int_zero_or_float(self.weight_decay)),
+            ("amsgrad", Hyper::Bool(self.amsgrad)),
+            ("maximize", Hyper::Bool(self.maximize)),
+            ("foreach", Hyper::None),
+            ("capturable", Hyper::Bool(false)),
+            ("differentiable", Hyper::Bool(false)),
+            ("fused", Hyper::None),
+            (
+                "decoupled_weight_decay",
+                Hyper::Bool(self.decoupled_weight_decay),
+            ),
         ])
     }
-    fn from_map(m: &BTreeMap<String, Hyper>, d: &Self) -> Result<Self> {
+    fn required_state(&self) -> Vec<&'static str> {
+        let mut keys = vec!["step", "exp_avg", "exp_avg_sq"];
+        if self.amsgrad {
+            keys.push("max_exp_avg_sq");
+        }
+        keys
+    }
+    fn from_map(m: &Hypers, d: &Self) -> Result<Self> {
         let betas = match m.get("betas") {
             None => d.betas,
             Some(Hyper::Pair(a, b)) => (*a, *b),
@@ -82,6 +110,8 @@ impl GroupOptions for AdamOptions {
             weight_decay: get_f64(m, "weight_decay", d.weight_decay)?,
             amsgrad: get_bool(m, "amsgrad", d.amsgrad)?,
             maximize: get_bool(m, "maximize", d.maximize)?,
+            // PyTorch's `Adam.__setstate__` defaults a missing flag to False.
+            decoupled_weight_decay: get_bool(m, "decoupled_weight_decay", false)?,
         })
     }
 }
@@ -135,7 +165,9 @@ impl ParamState for AdamState {
 /// ```
 pub struct Adam {
     inner: Groups<AdamOptions, AdamState>,
-    decoupled: bool,
+    /// Built as AdamW: every group decays weights decoupled, whatever a loaded state says (as
+    /// PyTorch's `AdamW.__setstate__`).
+    adamw: bool,
 }
 
 /// AdamW (`torch.optim.AdamW`): Adam with decoupled weight decay (default 1e-2).
@@ -151,16 +183,21 @@ impl AdamW {
             AdamOptions {
                 lr,
                 weight_decay: 1e-2,
+                decoupled_weight_decay: true,
                 ..AdamOptions::default()
             },
         )
     }
 
-    /// `AdamW(params, **options)`.
+    /// `AdamW(params, **options)` (`decoupled_weight_decay` is set).
     pub fn with_options<P: Into<Tensor>>(
         params: impl IntoIterator<Item = P>,
         options: AdamOptions,
     ) -> Adam {
+        let options = AdamOptions {
+            decoupled_weight_decay: true,
+            ..options
+        };
         Adam::build(super::params_of(params), options, true)
     }
 }
@@ -185,11 +222,11 @@ impl Adam {
         Adam::build(super::params_of(params), options, false)
     }
 
-    fn build(params: Vec<Tensor>, options: AdamOptions, decoupled: bool) -> Adam {
+    fn build(params: Vec<Tensor>, options: AdamOptions, adamw: bool) -> Adam {
         options.validate();
         Adam {
             inner: Groups::new(params, options),
-            decoupled,
+            adamw,
         }
     }
 
@@ -222,6 +259,12 @@ impl Adam {
     pub fn maximize(self, maximize: bool) -> Adam {
         self.update_defaults(|o| o.maximize = maximize)
     }
+    /// Decays weights the AdamW way (`Adam(..., decoupled_weight_decay=True)`); no effect on
+    /// an [`AdamW`].
+    pub fn decoupled_weight_decay(self, decoupled: bool) -> Adam {
+        let decoupled = decoupled || self.adamw;
+        self.update_defaults(|o| o.decoupled_weight_decay = decoupled)
+    }
     /// The options new groups start from.
     pub fn defaults(&self) -> &AdamOptions {
         &self.inner.defaults
@@ -233,12 +276,17 @@ impl Adam {
         options: AdamOptions,
     ) {
         options.validate();
+        let options = AdamOptions {
+            decoupled_weight_decay: options.decoupled_weight_decay || self.adamw,
+            ..options
+        };
         self.inner.add(super::params_of(params), options);
     }
 }
 
 /// The scalars of one Adam step, in the order PyTorch's `_single_tensor_adam` computes them.
-fn adam_scalars(o: &AdamOptions, decoupled: bool, step_size: f64, bc2_sqrt: f64) -> AdamScalars {
+fn adam_scalars(o: &AdamOptions, step_size: f64, bc2_sqrt: f64) -> AdamScalars {
+    let decoupled = o.decoupled_weight_decay;
     AdamScalars {
         beta1_complement: 1.0 - o.betas.0,
         beta2: o.betas.1,
@@ -254,7 +302,6 @@ fn adam_scalars(o: &AdamOptions, decoupled: bool, step_size: f64, bc2_sqrt: f64)
 
 impl Optimizer for Adam {
     fn step(&mut self) {
-        let decoupled = self.decoupled;
         no_grad(|| {
             for (g, (params, o)) in self.inner.groups.iter().enumerate() {
                 let (beta1, beta2) = o.betas;
@@ -275,20 +322,23 @@ impl Optimizer for Adam {
                     let bias_correction2_sqrt = bias_correction2.sqrt();
                     // The whole update in one pass (the op-by-op form below is its reference and
                     // runs for unusual layouts).
-                    let scalars = adam_scalars(o, decoupled, step_size, bias_correction2_sqrt);
+                    let scalars = adam_scalars(o, step_size, bias_correction2_sqrt);
+                    // Only with amsgrad set is the maximum read, as in PyTorch (a loaded state
+                    // may carry one regardless).
+                    let max_exp_avg_sq = st.max_exp_avg_sq.as_ref().filter(|_| o.amsgrad);
                     if crate::ops::fused::adam_step(
                         p,
                         &grad,
                         &st.exp_avg,
                         &st.exp_avg_sq,
-                        st.max_exp_avg_sq.as_ref(),
+                        max_exp_avg_sq,
                         &scalars,
                     ) {
                         continue;
                     }
                     let mut d = if o.maximize { grad.neg() } else { grad };
                     if o.weight_decay != 0.0 {
-                        if decoupled {
+                        if o.decoupled_weight_decay {
                             p.mul_(1.0 - o.lr * o.weight_decay);
                         } else {
                             d = d.clone_tensor_raw().add_alpha_(p, o.weight_decay);
@@ -296,7 +346,7 @@ impl Optimizer for Adam {
                     }
                     st.exp_avg.lerp_(&d, 1.0 - beta1);
                     st.exp_avg_sq.mul_(beta2).addcmul_(&d, &d, 1.0 - beta2);
-                    let second = match &st.max_exp_avg_sq {
+                    let second = match max_exp_avg_sq {
                         Some(m) => {
                             m.copy_(&m.maximum(&st.exp_avg_sq));
                             m.clone()
@@ -312,6 +362,15 @@ impl Optimizer for Adam {
     }
 
     super::delegate_to_groups!();
+    fn load_state_dict(&mut self, state: &OptimizerState) -> Result<()> {
+        self.inner.load_state_dict(state)?;
+        if self.adamw {
+            for (_, o) in &mut self.inner.groups {
+                o.decoupled_weight_decay = true;
+            }
+        }
+        Ok(())
+    }
     fn momentum(&self, g: usize) -> Option<f64> {
         Some(self.inner.groups[g].1.betas.0)
     }

@@ -19,7 +19,11 @@
 //! assert_eq!(lrs, [0.1, 0.1, 0.05, 0.05, 0.025]);
 //! ```
 
-use super::{Optimizer, fmt};
+mod state;
+
+use super::{Hyper, Optimizer, fmt};
+use crate::Result;
+use crate::serialization::Value;
 use std::f64::consts::PI;
 
 /// What every epoch-based scheduler offers.
@@ -53,6 +57,26 @@ pub trait LRScheduler {
 
     /// Shared bookkeeping, mutably.
     fn base_mut(&mut self) -> &mut SchedulerBase;
+
+    /// The scheduler's state in PyTorch's layout (`scheduler.state_dict()`: its `__dict__`
+    /// without the optimizer): its own fields under PyTorch's names, then `base_lrs`,
+    /// `last_epoch`, `_step_count`, `_is_initial`, `_get_lr_called_within_step`, `_last_lr`.
+    /// This default writes the shared fields only; a scheduler with fields of its own writes
+    /// them too.
+    fn state_dict(&self) -> Value {
+        Value::dict(self.base().entries())
+    }
+
+    /// Restores what [`LRScheduler::state_dict`] (or PyTorch's) saved, fields included, as
+    /// PyTorch's `load_state_dict` does; a malformed state is refused with
+    /// [`Error::Format`](crate::Error::Format) and leaves the scheduler unchanged. To resume,
+    /// build the optimizer and the scheduler, then load the optimizer's state, then the
+    /// scheduler's (PyTorch's order).
+    fn load_state_dict(&mut self, state: &Value) -> Result<()> {
+        let base = SchedulerBase::read(&state::Reader::new(state, "scheduler")?)?;
+        *self.base_mut() = base;
+        Ok(())
+    }
 }
 
 /// The bookkeeping all schedulers share: the initial learning rates and the epoch counter.
@@ -67,9 +91,20 @@ pub struct SchedulerBase {
 }
 
 impl SchedulerBase {
-    fn new(optimizer: &dyn Optimizer) -> SchedulerBase {
+    /// Records `initial_lr` in each group unless one is there, and takes the base learning rates
+    /// from it, as PyTorch's `LRScheduler.__init__` does.
+    fn new(optimizer: &mut dyn Optimizer) -> SchedulerBase {
         let base_lrs: Vec<f64> = (0..optimizer.num_groups())
-            .map(|g| optimizer.lr(g))
+            .map(|g| {
+                let initial = optimizer
+                    .group_entry(g, "initial_lr")
+                    .and_then(|h| h.as_f64());
+                initial.unwrap_or_else(|| {
+                    let lr = optimizer.lr(g);
+                    optimizer.set_group_entry(g, "initial_lr", Hyper::Float(lr));
+                    lr
+                })
+            })
             .collect();
         SchedulerBase {
             last_lr: base_lrs.clone(),
@@ -93,6 +128,12 @@ macro_rules! scheduler_base {
         }
         fn base_mut(&mut self) -> &mut SchedulerBase {
             &mut self.base
+        }
+        fn state_dict(&self) -> Value {
+            self.state_value()
+        }
+        fn load_state_dict(&mut self, state: &Value) -> Result<()> {
+            self.load_state_value(state)
         }
     };
 }
@@ -403,6 +444,8 @@ pub struct OneCycleLR {
     /// (end_step, start_lr, end_lr, start_momentum, end_momentum), values as indices:
     /// lr 0 = initial, 1 = max, 2 = min; momentum 0 = max, 1 = base.
     phases: Vec<(f64, usize, usize, usize, usize)>,
+    /// Whether the optimizer's momentum is Adam's beta1 (PyTorch's `use_beta1`).
+    use_beta1: bool,
 }
 
 impl OneCycleLR {
@@ -447,9 +490,19 @@ impl OneCycleLR {
                 (initial, max_lr, initial / opts.final_div_factor)
             })
             .collect();
-        for (g, l) in lrs.iter().enumerate() {
-            optimizer.set_lr(g, l.0);
+        // PyTorch keeps these in the groups (and reads them there at each step), so that a
+        // checkpoint of the optimizer carries them.
+        for (g, &(initial, max, min)) in lrs.iter().enumerate() {
+            optimizer.set_lr(g, initial);
+            optimizer.set_group_entry(g, "initial_lr", Hyper::Float(initial));
+            optimizer.set_group_entry(g, "max_lr", Hyper::Float(max));
+            optimizer.set_group_entry(g, "min_lr", Hyper::Float(min));
         }
+        let use_beta1 = optimizer
+            .state_dict()
+            .param_groups
+            .first()
+            .is_some_and(|(h, _)| h.contains_key("betas"));
         if opts.cycle_momentum {
             if optimizer.momentum(0).is_none() {
                 panic!(
@@ -458,6 +511,8 @@ impl OneCycleLR {
             }
             for g in 0..n {
                 optimizer.set_momentum(g, opts.max_momentum);
+                optimizer.set_group_entry(g, "max_momentum", Hyper::Float(opts.max_momentum));
+                optimizer.set_group_entry(g, "base_momentum", Hyper::Float(opts.base_momentum));
             }
         }
         let s = OneCycleLR {
@@ -466,6 +521,7 @@ impl OneCycleLR {
             opts,
             lrs,
             phases,
+            use_beta1,
         };
         started(s, optimizer)
     }
@@ -488,10 +544,26 @@ impl LRScheduler for OneCycleLR {
             );
         }
         let step = step as f64;
-        let moms = [self.opts.max_momentum, self.opts.base_momentum];
         let mut out = Vec::new();
         for (g, &(initial, max, min)) in self.lrs.iter().enumerate() {
-            let lr_of = [initial, max, min];
+            // The group's values, as PyTorch reads them (a loaded optimizer state may carry
+            // others than this scheduler was built with); this scheduler's own where the
+            // optimizer keeps no group entries.
+            let entry = |key: &str, own: f64| {
+                optimizer
+                    .group_entry(g, key)
+                    .and_then(|h| h.as_f64())
+                    .unwrap_or(own)
+            };
+            let lr_of = [
+                entry("initial_lr", initial),
+                entry("max_lr", max),
+                entry("min_lr", min),
+            ];
+            let moms = [
+                entry("max_momentum", self.opts.max_momentum),
+                entry("base_momentum", self.opts.base_momentum),
+            ];
             let mut start_step = 0.0;
             let mut computed = (0.0, 0.0);
             for (i, &(end_step, sl, el, sm, em)) in self.phases.iter().enumerate() {
@@ -547,12 +619,15 @@ pub struct ReduceLROnPlateau {
     threshold: f64,
     relative: bool,
     cooldown: u64,
+    /// The one `min_lr` for all groups (None when given per group).
+    default_min_lr: Option<f64>,
     min_lrs: Vec<f64>,
     eps: f64,
     best: f64,
     num_bad_epochs: u64,
     cooldown_counter: u64,
     last_epoch: i64,
+    last_lr: Vec<f64>,
 }
 
 impl ReduceLROnPlateau {
@@ -565,12 +640,14 @@ impl ReduceLROnPlateau {
             threshold: 1e-4,
             relative: true,
             cooldown: 0,
+            default_min_lr: Some(0.0),
             min_lrs: vec![0.0; optimizer.num_groups()],
             eps: 1e-8,
             best: f64::INFINITY,
             num_bad_epochs: 0,
             cooldown_counter: 0,
             last_epoch: 0,
+            last_lr: current_lrs(optimizer),
         }
     }
     /// Sets the mode.
@@ -610,7 +687,34 @@ impl ReduceLROnPlateau {
     /// Sets the lower bound of every group's learning rate.
     pub fn min_lr(mut self, min_lr: f64) -> Self {
         self.min_lrs.iter_mut().for_each(|m| *m = min_lr);
+        self.default_min_lr = Some(min_lr);
         self
+    }
+
+    /// Sets each group's lower bound (`min_lr=[...]`); panics with PyTorch's message unless
+    /// there is one per group.
+    #[track_caller]
+    pub fn min_lrs(mut self, min_lrs: &[f64]) -> Self {
+        if min_lrs.len() != self.min_lrs.len() {
+            panic!(
+                "expected {} min_lrs, got {}",
+                self.min_lrs.len(),
+                min_lrs.len()
+            );
+        }
+        self.min_lrs = min_lrs.to_vec();
+        self.default_min_lr = None;
+        self
+    }
+
+    /// The learning rates after the last step (`get_last_lr()`).
+    pub fn get_last_lr(&self) -> Vec<f64> {
+        self.last_lr.clone()
+    }
+
+    /// The epoch count (`last_epoch`).
+    pub fn last_epoch(&self) -> i64 {
+        self.last_epoch
     }
 
     fn is_better(&self, a: f64) -> bool {
@@ -636,7 +740,20 @@ impl ReduceLROnPlateau {
             self.num_bad_epochs = 0;
         }
         if self.num_bad_epochs > self.patience {
-            for g in 0..optimizer.num_groups() {
+            let n = optimizer.num_groups();
+            if n != self.min_lrs.len() {
+                match self.default_min_lr {
+                    Some(m) => self.min_lrs = vec![m; n],
+                    None => panic!(
+                        "The number of param groups in the `optimizer` ({n}) differs from when \
+                         `ReduceLROnPlateau` was initialized ({}), usually due to a new param \
+                         group being added to the optimizer. Please modify the `min_lrs` field \
+                         to match the length of the `optimizer` param groups.",
+                        self.min_lrs.len()
+                    ),
+                }
+            }
+            for g in 0..n {
                 let old = optimizer.lr(g);
                 let new = (old * self.factor).max(self.min_lrs[g]);
                 if old - new > self.eps {
@@ -646,5 +763,6 @@ impl ReduceLROnPlateau {
             self.cooldown_counter = self.cooldown;
             self.num_bad_epochs = 0;
         }
+        self.last_lr = current_lrs(optimizer);
     }
 }

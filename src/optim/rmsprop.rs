@@ -1,8 +1,8 @@
 //! `torch.optim.RMSprop`.
 
 use super::{
-    GroupOptions, Groups, Hyper, Optimizer, OptimizerState, ParamState, StateValue, check_nonneg,
-    get_bool, get_f64, get_step, get_tensor, zeros_like,
+    GroupOptions, Groups, Hyper, Hypers, Optimizer, OptimizerState, ParamState, StateValue,
+    check_nonneg, get_bool, get_f64, get_step, get_tensor, zeros_like,
 };
 use crate::Result;
 use crate::autograd::no_grad;
@@ -53,18 +53,40 @@ impl RMSpropOptions {
 }
 
 impl GroupOptions for RMSpropOptions {
-    fn to_map(&self) -> BTreeMap<String, Hyper> {
-        BTreeMap::from([
-            ("lr".into(), Hyper::Float(self.lr)),
-            ("alpha".into(), Hyper::Float(self.alpha)),
-            ("eps".into(), Hyper::Float(self.eps)),
-            ("weight_decay".into(), Hyper::Float(self.weight_decay)),
-            ("momentum".into(), Hyper::Float(self.momentum)),
-            ("centered".into(), Hyper::Bool(self.centered)),
-            ("maximize".into(), Hyper::Bool(self.maximize)),
+    const KEYS: &'static [&'static str] = &[
+        "lr",
+        "momentum",
+        "alpha",
+        "eps",
+        "centered",
+        "weight_decay",
+        "maximize",
+    ];
+    fn to_map(&self) -> Hypers {
+        Hypers::from_iter([
+            ("lr", Hyper::Float(self.lr)),
+            ("momentum", Hyper::int_zero_or_float(self.momentum)),
+            ("alpha", Hyper::Float(self.alpha)),
+            ("eps", Hyper::Float(self.eps)),
+            ("centered", Hyper::Bool(self.centered)),
+            ("weight_decay", Hyper::int_zero_or_float(self.weight_decay)),
+            ("capturable", Hyper::Bool(false)),
+            ("foreach", Hyper::None),
+            ("maximize", Hyper::Bool(self.maximize)),
+            ("differentiable", Hyper::Bool(false)),
         ])
     }
-    fn from_map(m: &BTreeMap<String, Hyper>, d: &Self) -> Result<Self> {
+    fn required_state(&self) -> Vec<&'static str> {
+        let mut keys = vec!["step", "square_avg"];
+        if self.momentum > 0.0 {
+            keys.push("momentum_buffer");
+        }
+        if self.centered {
+            keys.push("grad_avg");
+        }
+        keys
+    }
+    fn from_map(m: &Hypers, d: &Self) -> Result<Self> {
         Ok(RMSpropOptions {
             lr: get_f64(m, "lr", d.lr)?,
             alpha: get_f64(m, "alpha", d.alpha)?,
@@ -180,7 +202,9 @@ impl Optimizer for RMSprop {
                         d = d.clone_tensor_raw().add_alpha_(p, o.weight_decay);
                     }
                     st.square_avg.mul_(o.alpha).addcmul_(&d, &d, 1.0 - o.alpha);
-                    let avg = match &st.grad_avg {
+                    // Only what the group's options call for is read, as in PyTorch (a loaded
+                    // state may carry more).
+                    let avg = match st.grad_avg.as_ref().filter(|_| o.centered) {
                         Some(ga) => {
                             ga.lerp_(&d, 1.0 - o.alpha);
                             st.square_avg
@@ -205,7 +229,7 @@ impl Optimizer for RMSprop {
         });
     }
 
-    super::delegate_to_groups!();
+    super::delegate_to_groups!(with_load);
     fn momentum(&self, g: usize) -> Option<f64> {
         Some(self.inner.groups[g].1.momentum)
     }

@@ -2,8 +2,8 @@
 
 use super::Optimizer;
 use super::{
-    GroupOptions, Groups, Hyper, OptimizerState, ParamState, StateValue, check_nonneg, get_bool,
-    get_f64,
+    GroupOptions, Groups, Hyper, Hypers, OptimizerState, ParamState, StateValue, check_nonneg,
+    get_bool, get_f64,
 };
 use crate::Result;
 use crate::autograd::no_grad;
@@ -58,17 +58,35 @@ impl Default for SgdOptions {
 }
 
 impl GroupOptions for SgdOptions {
-    fn to_map(&self) -> BTreeMap<String, Hyper> {
-        BTreeMap::from([
-            ("lr".into(), Hyper::Float(self.lr)),
-            ("momentum".into(), Hyper::Float(self.momentum)),
-            ("dampening".into(), Hyper::Float(self.dampening)),
-            ("weight_decay".into(), Hyper::Float(self.weight_decay)),
-            ("nesterov".into(), Hyper::Bool(self.nesterov)),
-            ("maximize".into(), Hyper::Bool(self.maximize)),
+    const KEYS: &'static [&'static str] = &[
+        "lr",
+        "momentum",
+        "dampening",
+        "weight_decay",
+        "nesterov",
+        "maximize",
+    ];
+    fn to_map(&self) -> Hypers {
+        Hypers::from_iter([
+            ("lr", Hyper::Float(self.lr)),
+            ("momentum", Hyper::int_zero_or_float(self.momentum)),
+            ("dampening", Hyper::int_zero_or_float(self.dampening)),
+            ("weight_decay", Hyper::int_zero_or_float(self.weight_decay)),
+            ("nesterov", Hyper::Bool(self.nesterov)),
+            ("maximize", Hyper::Bool(self.maximize)),
+            ("foreach", Hyper::None),
+            ("differentiable", Hyper::Bool(false)),
+            ("fused", Hyper::None),
         ])
     }
-    fn from_map(m: &BTreeMap<String, Hyper>, d: &Self) -> Result<Self> {
+    fn required_state(&self) -> Vec<&'static str> {
+        if self.momentum != 0.0 {
+            vec!["momentum_buffer"]
+        } else {
+            vec![]
+        }
+    }
+    fn from_map(m: &Hypers, d: &Self) -> Result<Self> {
         Ok(SgdOptions {
             lr: get_f64(m, "lr", d.lr)?,
             momentum: get_f64(m, "momentum", d.momentum)?,
@@ -226,7 +244,7 @@ impl Optimizer for SGD {
         });
     }
 
-    super::delegate_to_groups!();
+    super::delegate_to_groups!(with_load);
     fn momentum(&self, g: usize) -> Option<f64> {
         Some(self.inner.groups[g].1.momentum)
     }

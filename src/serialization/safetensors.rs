@@ -240,16 +240,17 @@ fn parse_entry(r: &mut Reader, name: String) -> Result<Entry> {
     let mut offsets: Option<(u64, u64)> = None;
     r.begin_object().map_err(json_err)?;
     while let Some(key) = r.next_key().map_err(json_err)? {
+        let seen = match key.as_str() {
+            "dtype" => dtype.is_some(),
+            "shape" => shape.is_some(),
+            "data_offsets" => offsets.is_some(),
+            _ => false,
+        };
+        if seen {
+            // serde refuses a repeated field too ("duplicate field").
+            return Err(field_err(&format!("`{key}` appears twice")));
+        }
         match key.as_str() {
-            "dtype" | "shape" | "data_offsets"
-                if match key.as_str() {
-                    "dtype" => dtype.is_some(),
-                    "shape" => shape.is_some(),
-                    _ => offsets.is_some(),
-                } =>
-            {
-                return Err(field_err(&format!("`{key}` appears twice")));
-            }
             "dtype" => {
                 if !r.peek_is(b'"') {
                     return Err(field_err("`dtype` must be a string"));

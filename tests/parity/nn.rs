@@ -258,6 +258,7 @@ pub fn build_optimizer(node: &Json, env: &eval::Env) -> Result<Box<dyn Optimizer
                 weight_decay: f("weight_decay", if adamw { 1e-2 } else { 0.0 })?,
                 amsgrad: b("amsgrad", false)?,
                 maximize: b("maximize", false)?,
+                decoupled_weight_decay: adamw,
             };
             if adamw {
                 Box::new(optim::AdamW::with_options(params, opts))

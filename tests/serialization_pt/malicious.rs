@@ -137,6 +137,21 @@ fn code_building_opcodes_are_refused_by_name() {
 }
 
 #[test]
+fn a_counter_reads_as_a_dict() {
+    // What torch.save writes for MultiStepLR's `milestones`, Counter({30: 1, 80: 2}).
+    let pickle = b"\x80\x02}q\x00X\x01\x00\x00\x00mq\x01ccollections\nCounter\nq\x02}q\x03(K\x1eK\x01KPK\x02u\x85q\x04Rq\x05s.";
+    let v = no_panic(|| load_from_bytes(&legacy_with(pickle)))
+        .unwrap()
+        .unwrap();
+    let counts = v.get("m").and_then(Value::as_dict).unwrap();
+    let pairs: Vec<(i64, i64)> = counts
+        .iter()
+        .map(|(k, c)| (k.as_int().unwrap(), c.as_int().unwrap()))
+        .collect();
+    assert_eq!(pairs, [(30, 1), (80, 2)]);
+}
+
+#[test]
 fn allowed_callables_are_only_called_as_data_builders() {
     for (pickle, gist) in [
         // REDUCE on something that is not a callable.

@@ -44,8 +44,9 @@ pub(super) fn call(func: Obj, args: Obj) -> Result<Obj> {
         }
     };
     match g {
-        Global::OrderedDict => {
-            let mut d = DictObj::new(true);
+        Global::OrderedDict | Global::Counter => {
+            // A Counter is a dict of counts; Value has no separate kind for it.
+            let mut d = DictObj::new(g == Global::OrderedDict);
             match args.into_iter().next() {
                 None => {}
                 Some(Obj::List(pairs, _) | Obj::Tuple(pairs, _)) => {
@@ -273,6 +274,7 @@ pub(super) fn resolve_global(module: &str, name: &str) -> Result<Global> {
     }
     Ok(match full.as_str() {
         "collections.OrderedDict" => Global::OrderedDict,
+        "collections.Counter" => Global::Counter,
         "torch._utils._rebuild_tensor_v2" => Global::RebuildTensorV2,
         "torch._utils._rebuild_parameter" => Global::RebuildParameter,
         "torch._utils._rebuild_parameter_with_state" => Global::RebuildParameterWithState,
@@ -284,7 +286,7 @@ pub(super) fn resolve_global(module: &str, name: &str) -> Result<Global> {
         _ if module == "torch" && name.ends_with("Storage") && name != "Storage" => {
             Global::Storage(full)
         }
-        "builtins.set" | "builtins.complex" | "collections.Counter" => {
+        "builtins.set" | "builtins.complex" => {
             return Err(Error::Format(format!(
                 "GLOBAL {full}: allowed by torch.load(weights_only=True), but Flambeau's Value has no {name}"
             )));

@@ -17,6 +17,8 @@ pub(crate) const MAX_DEPTH: u32 = 500;
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Global {
     OrderedDict,
+    /// `collections.Counter` (MultiStepLR's `milestones`): read as a plain dict.
+    Counter,
     RebuildTensorV2,
     RebuildParameter,
     RebuildParameterWithState,
@@ -34,6 +36,7 @@ impl Global {
     pub fn python_name(&self) -> &str {
         match self {
             Global::OrderedDict => "collections.OrderedDict",
+            Global::Counter => "collections.Counter",
             Global::RebuildTensorV2 => "torch._utils._rebuild_tensor_v2",
             Global::RebuildParameter => "torch._utils._rebuild_parameter",
             Global::RebuildParameterWithState => "torch._utils._rebuild_parameter_with_state",
