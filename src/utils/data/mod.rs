@@ -39,3 +39,6 @@ pub use sampler::{
     WeightedRandomSampler,
 };
 pub use worker::{WorkerInfo, get_worker_info};
+
+mod csv;
+pub use csv::{CsvData, CsvOptions, Delimiter, MAX_LINE_BYTES};
