@@ -50,6 +50,7 @@ pub use ops::TensorOrScalar;
 pub use ops::slice::SliceArg;
 pub use random::{Generator, bernoulli, manual_seed, rand, randint, randn, randperm};
 pub use scalar::Scalar;
+pub use serialization::{load, load_safetensors, save, save_safetensors};
 pub use shape::{IntList, Shape};
 pub use storage::StorageElement;
 pub use tensor::{Tensor, TensorLiteral};
