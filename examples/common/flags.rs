@@ -168,7 +168,7 @@ pub fn main_with(spec: &Spec, run: impl FnOnce(&Options) -> Result<(), String>) 
     let options = match parsed {
         Ok(Some(o)) => o,
         Ok(None) => {
-            println!("{}", usage(spec));
+            crate::say!("{}", usage(spec));
             return ExitCode::SUCCESS;
         }
         Err(msg) => {

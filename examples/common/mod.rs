@@ -15,6 +15,21 @@ pub mod train;
 #[path = "../linear_regression/plots.rs"]
 pub mod lr_plots;
 
+/// Prints a line to stdout as `println!` does, but a closed pipe (`example | head`) ends the
+/// program quietly instead of panicking.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            panic!("failed printing to stdout: {e}");
+        }
+    }};
+}
+
 /// `examples/datasets/<name>`, found from the crate's folder so the examples run from anywhere.
 pub fn dataset(name: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -29,21 +29,21 @@ pub fn run<M: Module>(
 ) -> Result<(), String> {
     if let Some(path) = &o.load {
         checkpoint::load(model, path)?;
-        println!("loaded {}", path.display());
+        crate::say!("loaded {}", path.display());
     }
     if o.eval_only {
-        println!("{}: {:.4}", names.metric, metric(model));
+        crate::say!("{}: {:.4}", names.metric, metric(model));
         return Ok(());
     }
     let progress = Progress::new(o.epochs, names.metric);
     let h = train(&progress);
     progress.finish();
     let last = h.metrics.last().expect("at least one epoch");
-    println!("{}: {last:.4}", names.metric);
-    println!("train time: {:.2}s", h.seconds);
+    crate::say!("{}: {last:.4}", names.metric);
+    crate::say!("train time: {:.2}s", h.seconds);
     if let Some(path) = &o.save {
         checkpoint::save(model, path)?;
-        println!("saved {}", path.display());
+        crate::say!("saved {}", path.display());
     }
     let png = plot::training_png(
         &o.out,
@@ -53,6 +53,6 @@ pub fn run<M: Module>(
         names.metric,
         &h.metrics,
     )?;
-    println!("plot: {}", png.display());
+    crate::say!("plot: {}", png.display());
     Ok(())
 }

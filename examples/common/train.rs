@@ -118,7 +118,7 @@ impl Progress {
                 b.set_position(epoch as u64);
                 b.set_message(format!("loss {loss:.4}"));
             }
-            None => println!("{line}"),
+            None => crate::say!("{line}"),
         }
     }
 
