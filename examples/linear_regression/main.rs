@@ -6,6 +6,20 @@
 //! cargo run --release --example linear_regression -- --epochs 1000 --lr 0.01 --seed 0 --num 11
 //! ```
 
+/// Prints a line to stdout as `println!` does, but a closed pipe (`linear_regression | head`)
+/// ends the program quietly instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            panic!("failed printing to stdout: {e}");
+        }
+    }};
+}
+
 mod plots;
 mod pyfmt;
 mod tutorial;
@@ -112,7 +126,7 @@ fn run(o: &Options) -> Result<(), String> {
 
     let linear_model = Linear::new(1, 1);
     for p in linear_model.parameters() {
-        println!("{p}");
+        say!("{p}");
     }
     let loss_fn = MSELoss::new();
     let mut optimizer = SGD::new(linear_model.parameters(), o.lr);
@@ -150,7 +164,7 @@ fn run(o: &Options) -> Result<(), String> {
                 let line = format!("epoch {} loss {}", e.epoch, py_repr(f64::from(e.loss)));
                 match &bar {
                     Some(b) => b.println(line),
-                    None => println!("{line}"),
+                    None => say!("{line}"),
                 }
             }
             if e.epoch % 10 == 0 || e.epoch == o.epochs {
@@ -166,8 +180,8 @@ fn run(o: &Options) -> Result<(), String> {
         b.finish_and_clear();
     }
     // Printed as the tutorial's f-strings print them: `nan` and `inf` once training diverges.
-    println!("fit: {}", label_of(&linear_model));
-    println!("final loss: {}", py_fixed(f64::from(last_loss), 4));
+    say!("fit: {}", label_of(&linear_model));
+    say!("final loss: {}", py_fixed(f64::from(last_loss), 4));
 
     std::fs::create_dir_all(&o.out)
         .map_err(|e| format!("cannot create {}: {e}", o.out.display()))?;
@@ -188,7 +202,7 @@ fn run(o: &Options) -> Result<(), String> {
     )?;
     plots::training_gif(&o.out.join("training.gif"), &gif_frames, 100)?;
     plots::loss_png(&o.out.join("loss.png"), &losses)?;
-    println!("pictures: {}", o.out.display());
+    say!("pictures: {}", o.out.display());
     Ok(())
 }
 
@@ -197,7 +211,7 @@ fn main() -> ExitCode {
     let options = match parse_args(&args) {
         Ok(Some(o)) => o,
         Ok(None) => {
-            println!("{USAGE}");
+            say!("{USAGE}");
             return ExitCode::SUCCESS;
         }
         Err(msg) => {

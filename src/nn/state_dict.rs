@@ -2,6 +2,7 @@
 //! `IncompatibleKeys` a non-strict load reports.
 
 use crate::tensor::Tensor;
+use std::collections::HashMap;
 
 /// An ordered map from dotted names to tensors (`module.state_dict()`).
 ///
@@ -15,6 +16,9 @@ use crate::tensor::Tensor;
 #[derive(Clone, Default, Debug)]
 pub struct StateDict {
     entries: Vec<(String, Tensor)>,
+    /// Each key's position in `entries`, so that building and reading a dict of many tensors
+    /// (a checkpoint's header) stays linear.
+    index: HashMap<String, usize>,
 }
 
 impl StateDict {
@@ -25,18 +29,26 @@ impl StateDict {
     /// Adds or replaces an entry, keeping the first insertion's position.
     pub fn insert(&mut self, key: impl Into<String>, t: Tensor) {
         let key = key.into();
-        match self.entries.iter_mut().find(|(k, _)| *k == key) {
-            Some(e) => e.1 = t,
-            None => self.entries.push((key, t)),
+        match self.index.get(&key) {
+            Some(&i) => self.entries[i].1 = t,
+            None => {
+                self.index.insert(key.clone(), self.entries.len());
+                self.entries.push((key, t));
+            }
         }
     }
     /// The tensor stored under `key`.
     pub fn get(&self, key: &str) -> Option<&Tensor> {
-        self.entries.iter().find(|(k, _)| k == key).map(|(_, t)| t)
+        self.index.get(key).map(|&i| &self.entries[i].1)
     }
     /// Removes and returns the tensor stored under `key`.
     pub fn remove(&mut self, key: &str) -> Option<Tensor> {
-        let i = self.entries.iter().position(|(k, _)| k == key)?;
+        let i = self.index.remove(key)?;
+        for later in self.index.values_mut() {
+            if *later > i {
+                *later -= 1;
+            }
+        }
         Some(self.entries.remove(i).1)
     }
     /// The keys in order.
@@ -74,4 +86,28 @@ pub struct IncompatibleKeys {
     pub missing_keys: Vec<String>,
     /// Keys in the state dict that the module does not have.
     pub unexpected_keys: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_replace_and_remove_keep_order_and_lookups() {
+        let mut sd = StateDict::new();
+        for (i, k) in ["a", "b", "c", "d"].iter().enumerate() {
+            sd.insert(*k, Tensor::scalar(i as f32));
+        }
+        assert_eq!(sd.remove("b").map(|t| t.item::<f32>()), Some(1.0));
+        assert!(sd.remove("b").is_none());
+        sd.insert("a", Tensor::scalar(10.0f32)); // replaced in place
+        sd.insert("b", Tensor::scalar(11.0f32)); // a new key goes last
+        assert_eq!(sd.keys(), ["a", "c", "d", "b"]);
+        let values: Vec<f32> = ["a", "c", "d", "b"]
+            .iter()
+            .map(|k| sd.get(k).unwrap().item::<f32>())
+            .collect();
+        assert_eq!(values, [10.0, 2.0, 3.0, 11.0]);
+        assert_eq!(sd.len(), 4);
+    }
 }
