@@ -13,6 +13,7 @@
 #   PEERS_WORK  where the peers' run_all.sh built the Rust peers
 #               (default: ${TMPDIR:-/tmp}/flambeau-peers; build them with `run_all.sh`)
 #   RESULTS     where the JSON lines and the table go (default: target/compare)
+#   FLOOR_GFLOPS  the f32 peak for the floor table (default: the best of peak_fma and any sgemm)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 if [[ "${1:-}" == "core" ]]; then
