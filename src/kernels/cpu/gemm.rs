@@ -3,10 +3,8 @@
 //! Floats go to the `gemm` crate (chosen by benchmark: within a few percent of faer on large
 //! products, fastest at 2 threads on the mid-size shapes of neural nets, sub-microsecond on tiny
 //! ones, arbitrary strides so transposed views need no copy, and runtime CPU dispatch including
-//! its AVX-512 kernels). Integers use a plain loop, and small float products one summing in
-//! PyTorch's order (`small_gemm.rs`).
+//! its AVX-512 kernels). Integers use a plain loop.
 
-use super::small_gemm::{self, SumOrder};
 use super::{alloc, strided};
 use crate::dtype::Num;
 use crate::shape::{Layout, Shape};
@@ -35,6 +33,15 @@ impl MatRef {
 /// hand-off costs more than it saves (measured: 128³ f32 gains 1.45x on 2 cores, 64³ nothing).
 const PARALLEL_THRESHOLD_BYTES: usize = 1 << 23;
 
+/// `mm`/`addmm` products with at most this many multiply-adds take the plain loop.
+const TINY_PRODUCT: usize = 256;
+
+/// Batched products (`bmm`) with fewer multiply-adds a matrix than this take the plain loop, as
+/// ATen's `bmm` does: below it `bmm_out_or_baddbmm_` (aten/src/ATen/native/LinearAlgebra.cpp)
+/// runs `baddbmm_cpu_kernel`, which adds each rounded product left to right from zero (that file
+/// is built without FMA), whatever the CPU, instead of calling BLAS.
+const TINY_BATCHED_PRODUCT: usize = 400;
+
 /// Element types with a GEMM kernel.
 pub(crate) trait GemmElem: Num {
     /// `c = a · b` (or `c += a · b` when `accumulate`), `c` row-major contiguous `m x n`.
@@ -55,79 +62,23 @@ pub(crate) trait GemmElem: Num {
         c: &mut [MaybeUninit<Self>],
         accumulate: bool,
     );
-
-    /// The order PyTorch sums an `(m x k) · (k x n)` product of this type in, where it is known
-    /// and Flambeau reproduces it; `batched` for `bmm` (else `mm`/`addmm`).
-    fn small_order(
-        batched: bool,
-        m: usize,
-        k: usize,
-        n: usize,
-        ar: &MatRef,
-        br: &MatRef,
-    ) -> Option<SumOrder>;
-
-    /// [`GemmElem::gemm`] summed in `order`.
-    ///
-    /// # Safety
-    /// As [`GemmElem::gemm`].
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn ordered_gemm(
-        order: SumOrder,
-        m: usize,
-        n: usize,
-        k: usize,
-        a: &[Self],
-        ar: MatRef,
-        b: &[Self],
-        br: MatRef,
-        c: &mut [MaybeUninit<Self>],
-        accumulate: bool,
-    );
 }
 
-/// ATen's `bmm` runs its own unfused loop below `small_gemm::BMM_LOOP_LIMIT` multiply-adds.
-fn bmm_order(m: usize, k: usize, n: usize) -> Option<SumOrder> {
-    (m * n * k < small_gemm::BMM_LOOP_LIMIT).then_some(SumOrder::Plain)
+/// Whether an `m x k` by `k x n` product sums in the plain loop's order in PyTorch: `bmm` below
+/// [`TINY_BATCHED_PRODUCT`] (ATen's own loop), `mm` up to [`TINY_PRODUCT`] (MKL's kernels for
+/// those sum in an order that depends on the CPU; the plain loop is the one that keeps the seed
+/// tutorial's products bit-identical to PyTorch's fixtures).
+fn plain_loop(batched: bool, m: usize, n: usize, k: usize) -> bool {
+    if batched {
+        m * n * k < TINY_BATCHED_PRODUCT
+    } else {
+        m * n * k <= TINY_PRODUCT
+    }
 }
 
 macro_rules! float_gemm {
-    ($t:ty, $mm_order:expr) => {
+    ($t:ty) => {
         impl GemmElem for $t {
-            fn small_order(
-                batched: bool,
-                m: usize,
-                k: usize,
-                n: usize,
-                ar: &MatRef,
-                br: &MatRef,
-            ) -> Option<SumOrder> {
-                if batched {
-                    bmm_order(m, k, n)
-                } else {
-                    $mm_order(m, k, n, ar, br)
-                }
-            }
-
-            unsafe fn ordered_gemm(
-                order: SumOrder,
-                m: usize,
-                n: usize,
-                k: usize,
-                a: &[$t],
-                ar: MatRef,
-                b: &[$t],
-                br: MatRef,
-                c: &mut [MaybeUninit<$t>],
-                accumulate: bool,
-            ) {
-                ar.check(m, k, a.len());
-                br.check(k, n, b.len());
-                assert!(c.len() >= m * n, "output buffer too small");
-                // SAFETY: the caller's contract is ordered_gemm's.
-                unsafe { small_gemm::ordered_gemm(order, m, n, k, a, ar, b, br, c, accumulate) }
-            }
-
             unsafe fn gemm(
                 m: usize,
                 n: usize,
@@ -191,39 +142,11 @@ macro_rules! float_gemm {
         }
     };
 }
-float_gemm!(f32, small_gemm::sgemm_order);
-float_gemm!(f64, small_gemm::dgemm_order);
+float_gemm!(f32);
+float_gemm!(f64);
 
 impl GemmElem for i64 {
     unsafe fn gemm(
-        m: usize,
-        n: usize,
-        k: usize,
-        a: &[i64],
-        ar: MatRef,
-        b: &[i64],
-        br: MatRef,
-        c: &mut [MaybeUninit<i64>],
-        accumulate: bool,
-    ) {
-        // SAFETY: the caller's contract is naive_gemm's.
-        unsafe { naive_gemm(m, n, k, a, ar, b, br, c, accumulate) }
-    }
-
-    fn small_order(
-        _batched: bool,
-        _m: usize,
-        _k: usize,
-        _n: usize,
-        _ar: &MatRef,
-        _br: &MatRef,
-    ) -> Option<SumOrder> {
-        // Integer sums are exact (wrapping aside) in any order.
-        None
-    }
-
-    unsafe fn ordered_gemm(
-        _order: SumOrder,
         m: usize,
         n: usize,
         k: usize,
@@ -284,12 +207,10 @@ pub(crate) fn matmul<T: GemmElem>(
     let (ao, bo) = (batch_offsets(la), batch_offsets(lb));
     let accumulate = init.is_some();
     let len = batch * m * n;
-    // Every matrix of the batch has the same strides, so the same summation order.
-    let order = if k == 0 {
-        None
-    } else {
-        T::small_order(nd > 2, m, k, n, &ar, &br)
-    };
+    // For tiny products a plain loop is faster than a tuned kernel's set-up, and it sums in the
+    // order PyTorch's CPU path does for them (one rounded product added at a time), which keeps
+    // small models bit-identical to PyTorch.
+    let plain = k > 0 && plain_loop(nd > 2, m, n, k);
     // Without an addend the output is left unwritten until the kernel's `read_dst = false`
     // pass stores every element: a zeroing pass over a fresh (N·L-wide, for convolutions)
     // output cost ~5% of a Conv2d step.
@@ -315,11 +236,13 @@ pub(crate) fn matmul<T: GemmElem>(
                 },
             );
             let ci = &mut dst[i * m * n..(i + 1) * m * n];
-            // SAFETY: with `accumulate`, `dst` is `out`'s initialised elements.
+            // SAFETY: with `accumulate`, `dst` is `out`'s initialised elements; the operands'
+            // bounds are checked by `gemm`, and by the slice indexing of `naive_gemm`.
             unsafe {
-                match order {
-                    Some(order) => T::ordered_gemm(order, m, n, k, a, ai, b, bi, ci, accumulate),
-                    None => T::gemm(m, n, k, a, ai, b, bi, ci, accumulate),
+                if plain {
+                    naive_gemm(m, n, k, a, ai, b, bi, ci, accumulate);
+                } else {
+                    T::gemm(m, n, k, a, ai, b, bi, ci, accumulate);
                 }
             }
         }

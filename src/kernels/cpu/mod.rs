@@ -2,7 +2,7 @@
 //! `CpuStorage`; the other files are the kernels by family, plain functions over slices plus a
 //! `Layout`: allocation (`alloc.rs`, the one place outputs are allocated), strided copies and
 //! elementwise loops (`strided.rs`), reductions in PyTorch's summation order (`reduce.rs`),
-//! matrix products (`gemm.rs`, and `small_gemm.rs` for small ones summed in PyTorch's order), indexing (`index.rs`), PyTorch's random distributions
+//! matrix products (`gemm.rs`), indexing (`index.rs`), PyTorch's random distributions
 //! (`random.rs`, `avx_mathfun.rs`) and the optimizers' fused updates (`fused.rs`).
 
 pub(crate) mod alloc;
@@ -15,5 +15,4 @@ mod index;
 pub(crate) mod pool;
 pub(crate) mod random;
 pub(crate) mod reduce;
-mod small_gemm;
 pub(crate) mod strided;
