@@ -33,8 +33,14 @@ impl MatRef {
 /// hand-off costs more than it saves (measured: 128³ f32 gains 1.45x on 2 cores, 64³ nothing).
 const PARALLEL_THRESHOLD_BYTES: usize = 1 << 23;
 
-/// Products with at most this many multiply-adds take the plain loop.
+/// `mm`/`addmm` products with at most this many multiply-adds take the plain loop.
 const TINY_PRODUCT: usize = 256;
+
+/// Batched products (`bmm`) with fewer multiply-adds a matrix than this take the plain loop, as
+/// ATen's `bmm` does: below it `bmm_out_or_baddbmm_` (aten/src/ATen/native/LinearAlgebra.cpp)
+/// runs `baddbmm_cpu_kernel`, which adds each rounded product left to right from zero (that file
+/// is built without FMA), whatever the CPU, instead of calling BLAS.
+const TINY_BATCHED_PRODUCT: usize = 400;
 
 /// Element types with a GEMM kernel.
 pub(crate) trait GemmElem: Num {
@@ -56,6 +62,18 @@ pub(crate) trait GemmElem: Num {
         c: &mut [MaybeUninit<Self>],
         accumulate: bool,
     );
+}
+
+/// Whether an `m x k` by `k x n` product sums in the plain loop's order in PyTorch: `bmm` below
+/// [`TINY_BATCHED_PRODUCT`] (ATen's own loop), `mm` up to [`TINY_PRODUCT`] (MKL's kernels for
+/// those sum in an order that depends on the CPU; the plain loop is the one that keeps the seed
+/// tutorial's products bit-identical to PyTorch's fixtures).
+fn plain_loop(batched: bool, m: usize, n: usize, k: usize) -> bool {
+    if batched {
+        m * n * k < TINY_BATCHED_PRODUCT
+    } else {
+        m * n * k <= TINY_PRODUCT
+    }
 }
 
 macro_rules! float_gemm {
@@ -82,14 +100,6 @@ macro_rules! float_gemm {
                     if !accumulate {
                         c[..m * n].fill(MaybeUninit::new(0.0));
                     }
-                    return;
-                }
-                if m * n * k <= TINY_PRODUCT {
-                    // For tiny products a plain loop is faster than a tuned kernel's set-up, and
-                    // it sums in the order PyTorch's CPU path does for them (one rounded product
-                    // added at a time), which keeps small models bit-identical to PyTorch.
-                    // SAFETY: the caller's contract is naive_gemm's.
-                    unsafe { naive_gemm(m, n, k, a, ar, b, br, c, accumulate) };
                     return;
                 }
                 let work = m * n * k * std::mem::size_of::<$t>();
@@ -197,6 +207,10 @@ pub(crate) fn matmul<T: GemmElem>(
     let (ao, bo) = (batch_offsets(la), batch_offsets(lb));
     let accumulate = init.is_some();
     let len = batch * m * n;
+    // For tiny products a plain loop is faster than a tuned kernel's set-up, and it sums in the
+    // order PyTorch's CPU path does for them (one rounded product added at a time), which keeps
+    // small models bit-identical to PyTorch.
+    let plain = k > 0 && plain_loop(nd > 2, m, n, k);
     // Without an addend the output is left unwritten until the kernel's `read_dst = false`
     // pass stores every element: a zeroing pass over a fresh (N·L-wide, for convolutions)
     // output cost ~5% of a Conv2d step.
@@ -211,25 +225,25 @@ pub(crate) fn matmul<T: GemmElem>(
             &mut out.spare_capacity_mut()[..len]
         };
         for i in 0..batch {
-            // SAFETY: with `accumulate`, `dst` is `out`'s initialised elements.
+            let (ai, bi) = (
+                MatRef {
+                    offset: ao[i],
+                    ..ar
+                },
+                MatRef {
+                    offset: bo[i],
+                    ..br
+                },
+            );
+            let ci = &mut dst[i * m * n..(i + 1) * m * n];
+            // SAFETY: with `accumulate`, `dst` is `out`'s initialised elements; the operands'
+            // bounds are checked by `gemm`, and by the slice indexing of `naive_gemm`.
             unsafe {
-                T::gemm(
-                    m,
-                    n,
-                    k,
-                    a,
-                    MatRef {
-                        offset: ao[i],
-                        ..ar
-                    },
-                    b,
-                    MatRef {
-                        offset: bo[i],
-                        ..br
-                    },
-                    &mut dst[i * m * n..(i + 1) * m * n],
-                    accumulate,
-                );
+                if plain {
+                    naive_gemm(m, n, k, a, ai, b, bi, ci, accumulate);
+                } else {
+                    T::gemm(m, n, k, a, ai, b, bi, ci, accumulate);
+                }
             }
         }
     }
