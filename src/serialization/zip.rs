@@ -44,29 +44,10 @@ fn to_usize(v: u64, what: &str) -> Result<usize> {
     usize::try_from(v).map_err(|_| bad(format!("{what} {v} does not fit in memory")))
 }
 
-/// The CRC-32 (IEEE) of `data`, as zip stores it.
+/// The CRC-32 (IEEE) of `data`, as zip stores it (`crc32fast`, already built for gzip, with its
+/// carry-less-multiply kernel: a checkpoint's storages are checked at memory speed).
 pub(crate) fn crc32(data: &[u8]) -> u32 {
-    static TABLE: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
-    let table = TABLE.get_or_init(|| {
-        let mut t = [0u32; 256];
-        for (i, e) in t.iter_mut().enumerate() {
-            let mut c = i as u32;
-            for _ in 0..8 {
-                c = if c & 1 != 0 {
-                    0xEDB8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-            }
-            *e = c;
-        }
-        t
-    });
-    let mut c = !0u32;
-    for &b in data {
-        c = table[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8);
-    }
-    !c
+    crc32fast::hash(data)
 }
 
 /// One record of an archive: its name and where its bytes lie in the file.

@@ -50,14 +50,7 @@ pub fn split(b: &[u8]) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
 }
 
 pub fn crc32(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &byte in data {
-        crc ^= byte as u32;
-        for _ in 0..8 {
-            crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
-        }
-    }
-    !crc
+    crc32fast::hash(data)
 }
 
 /// A stored archive of `records`.
