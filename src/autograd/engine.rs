@@ -20,6 +20,8 @@ struct Item {
     capture: Option<usize>,
     /// Whether running this item's backward can reach a requested gradient.
     exec: bool,
+    /// Whether the item was put on the ready heap.
+    queued: bool,
 }
 
 fn key_of(edge: &Edge) -> usize {
@@ -151,15 +153,38 @@ impl Hasher for AddressHasher {
     }
 }
 
+/// Graphs with at most this many items find an item by a scan of their keys: a training step
+/// of a tiny model has a handful of nodes, for which building a hash table (allocating it,
+/// growing it, hashing every lookup) was a visible part of the backward pass.
+const SCAN_ITEMS: usize = 32;
+
 struct Graph {
     items: Vec<Item>,
+    /// `key_of` each item's edge, by position.
+    keys: Vec<usize>,
+    /// Position by key, filled once the graph has more than [`SCAN_ITEMS`] items.
     index: HashMap<usize, usize, BuildHasherDefault<AddressHasher>>,
 }
 
 impl Graph {
+    /// The position of the item with this key, if it is in the graph.
+    fn find(&self, key: usize) -> Option<usize> {
+        if self.keys.len() <= SCAN_ITEMS {
+            self.keys.iter().position(|&k| k == key)
+        } else {
+            self.index.get(&key).copied()
+        }
+    }
+
+    /// The position of the item an edge of the graph leads to.
+    fn at(&self, edge: &Edge) -> usize {
+        self.find(key_of(edge))
+            .expect("every edge of the graph was discovered")
+    }
+
     fn slot(&mut self, edge: &Edge, stack: &mut Vec<usize>) -> usize {
         let key = key_of(edge);
-        if let Some(&i) = self.index.get(&key) {
+        if let Some(i) = self.find(key) {
             return i;
         }
         let i = self.items.len();
@@ -169,8 +194,15 @@ impl Graph {
             buffer: None,
             capture: None,
             exec: true,
+            queued: false,
         });
-        self.index.insert(key, i);
+        self.keys.push(key);
+        if self.keys.len() == SCAN_ITEMS + 1 {
+            self.index
+                .extend(self.keys.iter().enumerate().map(|(j, &k)| (k, j)));
+        } else if self.keys.len() > SCAN_ITEMS {
+            self.index.insert(key, i);
+        }
         if matches!(edge, Edge::Node(_)) {
             stack.push(i);
         }
@@ -181,6 +213,7 @@ impl Graph {
     fn build(roots: &[Edge]) -> (Graph, Vec<usize>) {
         let mut g = Graph {
             items: Vec::new(),
+            keys: Vec::new(),
             index: HashMap::default(),
         };
         let mut stack = Vec::new();
@@ -200,12 +233,7 @@ impl Graph {
 
     fn children(&self, i: usize) -> Vec<usize> {
         match &self.items[i].edge {
-            Edge::Node(n) => n
-                .edges
-                .iter()
-                .flatten()
-                .map(|e| self.index[&key_of(e)])
-                .collect(),
+            Edge::Node(n) => n.edges.iter().flatten().map(|e| self.at(e)).collect(),
             Edge::Leaf(_) => Vec::new(),
         }
     }
@@ -293,7 +321,7 @@ fn run(
             let Some(edge) = edge_of(t) else {
                 panic!("One of the differentiated Tensors does not require grad")
             };
-            if let Some(&i) = graph.index.get(&key_of(&edge)) {
+            if let Some(i) = graph.find(key_of(&edge)) {
                 graph.items[i].capture = Some(k);
             }
         }
@@ -308,10 +336,9 @@ fn run(
         Edge::Leaf(_) => u64::MAX,
     };
     let mut heap = BinaryHeap::new();
-    let mut queued = vec![false; graph.items.len()];
     for &i in &root_ids {
-        if graph.items[i].deps == 0 && !queued[i] {
-            queued[i] = true;
+        if graph.items[i].deps == 0 && !graph.items[i].queued {
+            graph.items[i].queued = true;
             heap.push((priority(&graph.items[i]), i));
         }
     }
@@ -391,14 +418,14 @@ fn run(
         };
         for (k, (edge, g)) in node.edges.iter().zip(grads).enumerate() {
             let Some(edge) = edge else { continue };
-            let j = graph.index[&key_of(edge)];
+            let j = graph.at(edge);
             if let Some(g) = g {
                 let g = validate_grad(g, &node.inputs[k], node.name, k);
                 accumulate(&mut graph.items[j].buffer, g);
             }
             graph.items[j].deps -= 1;
-            if graph.items[j].deps == 0 && !queued[j] {
-                queued[j] = true;
+            if graph.items[j].deps == 0 && !graph.items[j].queued {
+                graph.items[j].queued = true;
                 heap.push((priority(&graph.items[j]), j));
             }
         }

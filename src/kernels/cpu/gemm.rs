@@ -8,7 +8,11 @@
 use super::{alloc, strided};
 use crate::dtype::Num;
 use crate::shape::{Layout, Shape};
+use smallvec::SmallVec;
 use std::mem::MaybeUninit;
+
+mod gemv;
+use gemv::{gemv_form, gemv_product};
 
 /// A strided matrix operand: element `(i, j)` is at `offset + i * rs + j * cs`.
 #[derive(Clone, Copy, Debug)]
@@ -102,6 +106,13 @@ macro_rules! float_gemm {
                     }
                     return;
                 }
+                if let Some((a, b, c)) = <$t as AsF32>::f32_operands(a, b, c) {
+                    if gemv_form(m, n, ar, br) {
+                        // SAFETY: the bounds were checked above; the caller's contract covers `c`.
+                        unsafe { gemv_product(m, n, k, a, ar, b, br, c, accumulate) };
+                        return;
+                    }
+                }
                 let work = m * n * k * std::mem::size_of::<$t>();
                 let threads = rayon::current_num_threads();
                 let par = if threads > 1 && work >= PARALLEL_THRESHOLD_BYTES {
@@ -145,6 +156,36 @@ macro_rules! float_gemm {
 float_gemm!(f32);
 float_gemm!(f64);
 
+/// The float32 operands of a product, for the float32-only matrix-vector kernel.
+trait AsF32: Sized {
+    /// `Some` when `Self` is `f32`.
+    fn f32_operands<'a>(
+        a: &'a [Self],
+        b: &'a [Self],
+        c: &'a mut [MaybeUninit<Self>],
+    ) -> Option<(&'a [f32], &'a [f32], &'a mut [MaybeUninit<f32>])>;
+}
+
+impl AsF32 for f32 {
+    fn f32_operands<'a>(
+        a: &'a [f32],
+        b: &'a [f32],
+        c: &'a mut [MaybeUninit<f32>],
+    ) -> Option<(&'a [f32], &'a [f32], &'a mut [MaybeUninit<f32>])> {
+        Some((a, b, c))
+    }
+}
+
+impl AsF32 for f64 {
+    fn f32_operands<'a>(
+        _: &'a [f64],
+        _: &'a [f64],
+        _: &'a mut [MaybeUninit<f64>],
+    ) -> Option<(&'a [f32], &'a [f32], &'a mut [MaybeUninit<f32>])> {
+        None
+    }
+}
+
 impl GemmElem for i64 {
     unsafe fn gemm(
         m: usize,
@@ -172,15 +213,19 @@ unsafe fn as_uninit<T>(s: &mut [T]) -> &mut [MaybeUninit<T>] {
     unsafe { &mut *(s as *mut [T] as *mut [MaybeUninit<T>]) }
 }
 
-/// Offsets of every matrix of a batched layout whose last two dims are the matrix dims.
-fn batch_offsets(l: &Layout) -> Vec<usize> {
+/// Offsets of every matrix of a batched layout whose last two dims are the matrix dims (one,
+/// without allocating, for a plain matrix: most products are `mm`s on the tiny-op path).
+fn batch_offsets(l: &Layout) -> SmallVec<[usize; 1]> {
     let nd = l.ndim();
+    if nd == 2 {
+        return smallvec::smallvec![l.offset];
+    }
     let batch_layout = Layout {
         shape: Shape::new(&l.dims()[..nd - 2]),
         strides: l.strides[..nd - 2].iter().copied().collect(),
         offset: l.offset,
     };
-    let mut out = Vec::with_capacity(batch_layout.numel());
+    let mut out = SmallVec::with_capacity(batch_layout.numel());
     batch_layout.for_each_offset(|o| out.push(o));
     out
 }
