@@ -156,6 +156,9 @@ macro_rules! float_gemm {
 float_gemm!(f32);
 float_gemm!(f64);
 
+/// A product's operands `a`, `b` and output `c` in float32.
+type F32Operands<'a> = (&'a [f32], &'a [f32], &'a mut [MaybeUninit<f32>]);
+
 /// The float32 operands of a product, for the float32-only matrix-vector kernel.
 trait AsF32: Sized {
     /// `Some` when `Self` is `f32`.
@@ -163,7 +166,7 @@ trait AsF32: Sized {
         a: &'a [Self],
         b: &'a [Self],
         c: &'a mut [MaybeUninit<Self>],
-    ) -> Option<(&'a [f32], &'a [f32], &'a mut [MaybeUninit<f32>])>;
+    ) -> Option<F32Operands<'a>>;
 }
 
 impl AsF32 for f32 {
@@ -171,7 +174,7 @@ impl AsF32 for f32 {
         a: &'a [f32],
         b: &'a [f32],
         c: &'a mut [MaybeUninit<f32>],
-    ) -> Option<(&'a [f32], &'a [f32], &'a mut [MaybeUninit<f32>])> {
+    ) -> Option<F32Operands<'a>> {
         Some((a, b, c))
     }
 }
@@ -181,7 +184,7 @@ impl AsF32 for f64 {
         _: &'a [f64],
         _: &'a [f64],
         _: &'a mut [MaybeUninit<f64>],
-    ) -> Option<(&'a [f32], &'a [f32], &'a mut [MaybeUninit<f32>])> {
+    ) -> Option<F32Operands<'a>> {
         None
     }
 }
