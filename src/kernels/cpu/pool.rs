@@ -190,12 +190,25 @@ fn max_windows<T: Num>(
     let n = offsets.len() * chunk;
     let (mut out, mut idx) = (alloc::zeroed::<T>(n), alloc::zeroed::<i64>(n));
     let work = layout.numel() + n;
+    // Rows of unit stride without dilation (every pooling of a contiguous activation): windows
+    // read as slices, and 2 × 2 windows (MaxPool2d(2)'s) without any loop at all. The general
+    // loop's per-window `step_by` divisions and branches made it several times slower.
+    let unit = sw == 1 && dh == 1 && dw == 1;
+    let pairs = unit && rows.iter().chain(cols).all(|&(a, b)| b - a == 2);
     per_plane2((&mut out, &mut idx), chunk, work, |p, out, idx| {
         let base = offsets[p];
+        if pairs {
+            max_pairs(x, base, sh, width, (rows, cols), (out, idx));
+            return;
+        }
         let mut k = 0;
         for &(h0, h1) in rows {
             for &(w0, w1) in cols {
-                let (v, i) = window_max(x, base, (sh, sw), width, (h0, h1, dh), (w0, w1, dw));
+                let (v, i) = if unit {
+                    window_max_unit(x, base, sh, width, (h0, h1), (w0, w1))
+                } else {
+                    window_max(x, base, (sh, sw), width, (h0, h1, dh), (w0, w1, dw))
+                };
                 out[k] = v;
                 idx[k] = i;
                 k += 1;
@@ -203,6 +216,192 @@ fn max_windows<T: Num>(
         }
     });
     (out, idx)
+}
+
+/// One step of the window maximum: `v` at plane position `at` replaces the running maximum
+/// when it is greater or NaN (ATen's `(val > maxval) || is_nan(val)`), written as selects.
+#[inline(always)]
+fn take_max<T: Num>(v: T, at: usize, (maxval, maxindex): (T, usize)) -> (T, usize) {
+    if v > maxval || v.is_nan() {
+        (v, at)
+    } else {
+        (maxval, maxindex)
+    }
+}
+
+/// [`window_max`] for rows of unit stride and no dilation: each window row is a slice.
+#[inline(always)]
+fn window_max_unit<T: Num>(
+    x: &[T],
+    base: usize,
+    sh: usize,
+    width: usize,
+    (h0, h1): (usize, usize),
+    (w0, w1): (usize, usize),
+) -> (T, i64) {
+    let mut m = (T::lowest(), h0 * width + w0);
+    for ih in h0..h1 {
+        let first = ih * width + w0;
+        let start = base + ih * sh + w0;
+        for (k, &v) in x[start..start + (w1 - w0)].iter().enumerate() {
+            m = take_max(v, first + k, m);
+        }
+    }
+    (m.0, m.1 as i64)
+}
+
+/// One axis of a window: its first and one-past-last input positions.
+type Bounds = (usize, usize);
+
+/// The maxima of one plane's 2 × 2 windows (rows of unit stride, every window two rows by two
+/// columns): the four elements in ATen's order, row by row. Starting from the first element
+/// instead of `-inf` gives the same value and index: the first element replaces `-inf` unless it
+/// is `-inf` itself, and then both keep `-inf` at the first position.
+#[inline(always)]
+fn max_pairs<T: Num>(
+    x: &[T],
+    base: usize,
+    sh: usize,
+    width: usize,
+    (rows, cols): (&[Bounds], &[Bounds]),
+    (out, idx): (&mut [T], &mut [i64]),
+) {
+    let ow_n = cols.len();
+    // MaxPool2d(2) without padding: window `j` of a row starts at column `2j`, so a row pair is
+    // read as consecutive pairs, with no bounds list and no bounds checks (and no branch: the
+    // selects below become blends when the loop is vectorised).
+    let tiled = |b: &[(usize, usize)]| b.iter().enumerate().all(|(i, &(s, _))| s == 2 * i);
+    let dense = tiled(rows) && tiled(cols);
+    for (i, &(h0, _)) in rows.iter().enumerate() {
+        let r0 = &x[base + h0 * sh..][..width];
+        let r1 = &x[base + (h0 + 1) * sh..][..width];
+        let (p0, p1) = ((h0 * width) as i64, ((h0 + 1) * width) as i64);
+        let o = &mut out[i * ow_n..][..ow_n];
+        let ix = &mut idx[i * ow_n..][..ow_n];
+        if dense {
+            let below = width as i64;
+            let (r0, r1) = (&r0[..2 * ow_n], &r1[..2 * ow_n]);
+            // The float32 windows four at a time with vector blends: the compiler turns the
+            // selects of the scalar loop into branches, which random data mispredicts (five
+            // times slower than this).
+            let done = f32_pairs::run(r0, r1, (p0, below), o, ix);
+            let pairs = r0[2 * done..]
+                .chunks_exact(2)
+                .zip(r1[2 * done..].chunks_exact(2));
+            let rest = o[done..].iter_mut().zip(&mut ix[done..]);
+            for (j, ((top, bottom), (o, ix))) in pairs.zip(rest).enumerate() {
+                let j = j + done;
+                let m = take_max_at(top[1], 1, (top[0], 0));
+                let m = take_max_at(bottom[0], below, m);
+                let m = take_max_at(bottom[1], below + 1, m);
+                *o = m.0;
+                *ix = p0 + 2 * j as i64 + m.1;
+            }
+            continue;
+        }
+        for (&(w0, _), (o, ix)) in cols.iter().zip(o.iter_mut().zip(ix)) {
+            let (a, b) = (r0[w0], r0[w0 + 1]);
+            let (c, d) = (r1[w0], r1[w0 + 1]);
+            let w0 = w0 as i64;
+            let m = take_max_at(b, p0 + w0 + 1, (a, p0 + w0));
+            let m = take_max_at(c, p1 + w0, m);
+            let m = take_max_at(d, p1 + w0 + 1, m);
+            *o = m.0;
+            *ix = m.1;
+        }
+    }
+}
+
+/// The float32 2 × 2 windows of one row pair, in vector registers.
+mod f32_pairs {
+    use crate::dtype::{DType, Element};
+
+    /// Writes the maxima and positions of the leading windows of `top`/`bottom` (two rows of
+    /// consecutive pairs, windows `0..out.len()`) when `T` is float32 and the CPU has the
+    /// kernel; returns how many windows it wrote (the caller does the rest).
+    pub(super) fn run<T: Element>(
+        top: &[T],
+        bottom: &[T],
+        (first, width): (i64, i64),
+        out: &mut [T],
+        idx: &mut [i64],
+    ) -> usize {
+        if T::DTYPE != DType::F32 {
+            return 0;
+        }
+        // SAFETY: `T` is `f32` (its dtype tag says so, and each tag has one type), so the
+        // slices are float32 slices of the same lengths.
+        let (top, bottom, out) = unsafe {
+            let f = |s: &[T]| std::slice::from_raw_parts(s.as_ptr() as *const f32, s.len());
+            let o = std::slice::from_raw_parts_mut(out.as_mut_ptr() as *mut f32, out.len());
+            (f(top), f(bottom), o)
+        };
+        kernel(top, bottom, (first, width), out, idx)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn kernel(
+        top: &[f32],
+        bottom: &[f32],
+        (first, width): (i64, i64),
+        out: &mut [f32],
+        idx: &mut [i64],
+    ) -> usize {
+        use std::arch::x86_64::*;
+        let n = out.len().min(idx.len());
+        assert!(top.len() >= 2 * n && bottom.len() >= 2 * n);
+        let mut j = 0;
+        while j + 4 <= n {
+            let mut code = [0i32; 4];
+            // SAFETY: SSE2 is part of the x86_64 baseline; the loads read elements
+            // `2j..2j + 8` of rows holding at least `2n >= 2j + 8`, the store writes `j..j + 4`
+            // of `out` (`j + 4 <= n`), and `code` holds four lanes.
+            unsafe {
+                let (t, b) = (top.as_ptr().add(2 * j), bottom.as_ptr().add(2 * j));
+                let (t0, t1) = (_mm_loadu_ps(t), _mm_loadu_ps(t.add(4)));
+                let (b0, b1) = (_mm_loadu_ps(b), _mm_loadu_ps(b.add(4)));
+                // Even lanes are each window's left column, odd lanes its right one.
+                let a = _mm_shuffle_ps::<0b10_00_10_00>(t0, t1);
+                let bb = _mm_shuffle_ps::<0b11_01_11_01>(t0, t1);
+                let c = _mm_shuffle_ps::<0b10_00_10_00>(b0, b1);
+                let d = _mm_shuffle_ps::<0b11_01_11_01>(b0, b1);
+                let (mut m, mut s) = (a, _mm_setzero_si128());
+                for (v, k) in [(bb, 1), (c, 2), (d, 3)] {
+                    // ATen's `(val > maxval) || is_nan(val)`, lane by lane.
+                    let take = _mm_or_ps(_mm_cmpgt_ps(v, m), _mm_cmpunord_ps(v, v));
+                    m = _mm_or_ps(_mm_and_ps(take, v), _mm_andnot_ps(take, m));
+                    let ti = _mm_castps_si128(take);
+                    s = _mm_or_si128(
+                        _mm_and_si128(ti, _mm_set1_epi32(k)),
+                        _mm_andnot_si128(ti, s),
+                    );
+                }
+                _mm_storeu_ps(out.as_mut_ptr().add(j), m);
+                _mm_storeu_si128(code.as_mut_ptr() as *mut __m128i, s);
+            }
+            for (l, &k) in code.iter().enumerate() {
+                let k = k as i64;
+                idx[j + l] = first + 2 * (j + l) as i64 + (k & 1) + (k >> 1) * width;
+            }
+            j += 4;
+        }
+        j
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    fn kernel(_: &[f32], _: &[f32], _: (i64, i64), _: &mut [f32], _: &mut [i64]) -> usize {
+        0
+    }
+}
+
+/// [`take_max`] with an `i64` position (or offset).
+#[inline(always)]
+fn take_max_at<T: Num>(v: T, at: i64, (maxval, maxindex): (T, i64)) -> (T, i64) {
+    let take = v > maxval || v.is_nan();
+    (
+        if take { v } else { maxval },
+        if take { at } else { maxindex },
+    )
 }
 
 /// `max_pool2d_with_indices`: per output, the window maximum and its position in the plane.
@@ -261,8 +460,23 @@ pub(crate) fn max_pool2d_backward<T: Num>(
     let (i_offsets, ih, iw) = planes(indices_layout);
     let mut gi = alloc::zeroed(g_offsets.len() * plane_size);
     let work = layout.numel() + gi.len();
+    let rows_contiguous = gw == 1 && iw == 1;
     per_plane(&mut gi, plane_size, work, |p, dst| {
         let (gb, ib) = (g_offsets[p], i_offsets[p]);
+        if rows_contiguous {
+            // Unit-stride rows (the usual gradient and indices): slices instead of an index
+            // computation per element; the same additions in the same order.
+            for oh in 0..oh_n {
+                let g = &grad[gb + oh * gh..][..ow_n];
+                let i = &indices[ib + oh * ih..][..ow_n];
+                for (&v, &at) in g.iter().zip(i) {
+                    if at >= 0 {
+                        dst[at as usize] += v;
+                    }
+                }
+            }
+            return;
+        }
         for oh in 0..oh_n {
             for ow in 0..ow_n {
                 let at = indices[ib + oh * ih + ow * iw];
@@ -437,4 +651,133 @@ pub(crate) fn adaptive_avg_pool2d_backward<T: Num>(
         }
     });
     gi
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shape::Shape;
+
+    /// The definition of `cpu_max_pool`'s result: each window's elements in row order from
+    /// `-inf` at the first position, replaced when greater or NaN.
+    fn reference<T: Num>(x: &[T], l: &Layout, w: &PoolWindows) -> (Vec<T>, Vec<i64>) {
+        let nd = l.ndim();
+        let planes: usize = l.dims()[..nd - 2].iter().product();
+        let (sp, sh, sw) = (l.strides[nd - 3], l.strides[nd - 2], l.strides[nd - 1]);
+        let [ih_n, iw_n] = w.input;
+        let (mut vals, mut idx) = (vec![], vec![]);
+        for p in 0..planes {
+            for oh in 0..w.output[0] {
+                for ow in 0..w.output[1] {
+                    let (h0, h1) = max_bounds(
+                        oh,
+                        ih_n,
+                        w.kernel[0],
+                        w.stride[0],
+                        w.padding[0],
+                        w.dilation[0],
+                    );
+                    let (w0, w1) = max_bounds(
+                        ow,
+                        iw_n,
+                        w.kernel[1],
+                        w.stride[1],
+                        w.padding[1],
+                        w.dilation[1],
+                    );
+                    let (mut m, mut at) = (T::lowest(), (h0 * iw_n + w0) as i64);
+                    for h in (h0..h1).step_by(w.dilation[0]) {
+                        for c in (w0..w1).step_by(w.dilation[1]) {
+                            let v = x[l.offset + p * sp + h * sh + c * sw];
+                            if v > m || v.is_nan() {
+                                (m, at) = (v, (h * iw_n + c) as i64);
+                            }
+                        }
+                    }
+                    vals.push(m);
+                    idx.push(at);
+                }
+            }
+        }
+        (vals, idx)
+    }
+
+    /// Values that exercise every rule: NaNs (the last wins), `-inf` (the first position
+    /// stays), signed zeros (equal: the first stays) and ties.
+    fn values(n: usize) -> Vec<f64> {
+        let special = [f64::NAN, f64::NEG_INFINITY, -0.0, 0.0, 1.0, 1.0];
+        (0..n)
+            .map(|i| {
+                let h = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
+                if h.is_multiple_of(5) {
+                    special[(h / 5) as usize % 6]
+                } else {
+                    (h % 97) as f64 - 48.0
+                }
+            })
+            .collect()
+    }
+
+    fn windows(input: [usize; 2], k: usize, s: usize, p: usize, d: usize) -> PoolWindows {
+        let out = |n: usize| (n + 2 * p - d * (k - 1) - 1) / s + 1;
+        PoolWindows {
+            input,
+            output: [out(input[0]), out(input[1])],
+            kernel: [k, k],
+            stride: [s, s],
+            padding: [p, p],
+            dilation: [d, d],
+        }
+    }
+
+    fn same<T: Num>(a: &[T], b: &[T]) -> bool {
+        a.len() == b.len()
+            && a.iter().zip(b).all(|(x, y)| {
+                (x.is_nan() && y.is_nan())
+                    || (x == y && x.to_f64().to_bits() == y.to_f64().to_bits())
+            })
+    }
+
+    /// The 2 × 2 fast paths (vector and scalar tails, odd sizes, several planes), the unit-row
+    /// path and the general loop (padding, dilation, strided planes) against the definition, in
+    /// float32, float64 and int64.
+    #[test]
+    fn max_pool_paths_match_the_definition() {
+        let cases = [
+            (windows([26, 26], 2, 2, 0, 1), 1),
+            (windows([11, 11], 2, 2, 0, 1), 1),
+            (windows([7, 19], 2, 2, 0, 1), 1),
+            (windows([6, 9], 2, 1, 0, 1), 1),
+            (windows([9, 10], 3, 2, 1, 1), 1),
+            (windows([9, 10], 2, 2, 1, 1), 1),
+            (windows([9, 10], 2, 1, 0, 2), 1),
+            (windows([8, 10], 2, 2, 0, 1), 2),
+        ];
+        for (w, step) in cases {
+            let [h, wd] = w.input;
+            // (2, 3, h, wd) planes; with `step` 2 the width is read every other element.
+            let dims = [2, 3, h, wd];
+            let strides = [3 * h * wd * step, h * wd * step, wd * step, step];
+            let l = Layout {
+                shape: Shape::new(&dims),
+                strides: strides.into_iter().collect(),
+                offset: 1,
+            };
+            let x = values(6 * h * wd * step + 1);
+            let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+            let xi: Vec<i64> = x
+                .iter()
+                .map(|&v| if v.is_finite() { v as i64 } else { -7 })
+                .collect();
+            let (v, i) = max_pool2d(&x, &l, &w);
+            let (rv, ri) = reference(&x, &l, &w);
+            assert!(same(&v, &rv) && i == ri, "f64 {w:?} step {step}");
+            let (v, i) = max_pool2d(&x32, &l, &w);
+            let (rv, ri) = reference(&x32, &l, &w);
+            assert!(same(&v, &rv) && i == ri, "f32 {w:?} step {step}");
+            let (v, i) = max_pool2d(&xi, &l, &w);
+            let (rv, ri) = reference(&xi, &l, &w);
+            assert!(v == rv && i == ri, "i64 {w:?} step {step}");
+        }
+    }
 }
