@@ -1,7 +1,8 @@
 //! The CPU backend. `backend.rs` implements the device boundary (`BackendStorage`) for
 //! `CpuStorage`; the other files are the kernels by family, plain functions over slices plus a
 //! `Layout`: allocation (`alloc.rs`, the one place outputs are allocated, over the cache of freed
-//! buffers in `buffer_pool.rs`), strided copies and elementwise loops (`strided.rs`), reductions in PyTorch's summation order (`reduce.rs`),
+//! buffers in `buffer_pool.rs`), strided copies and elementwise loops (`strided.rs`, threaded
+//! above a size by `parallel.rs`), reductions in PyTorch's summation order (`reduce.rs`),
 //! matrix products (`gemm.rs`), indexing (`index.rs`), PyTorch's random distributions
 //! (`random.rs`, `avx_mathfun.rs`) and the optimizers' fused updates (`fused.rs`).
 
@@ -13,6 +14,7 @@ pub(crate) mod conv;
 pub(crate) mod fused;
 pub(crate) mod gemm;
 mod index;
+mod parallel;
 pub(crate) mod pool;
 pub(crate) mod random;
 pub(crate) mod reduce;
