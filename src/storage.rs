@@ -13,6 +13,7 @@ use crate::backend::{
     AdamBuffers, AdamScalars, AvgDivisor, BackendStorage, Im2colGeometry, PoolWindows,
 };
 use crate::dtype::{DType, Element};
+use crate::kernels::cpu::buffer_pool;
 use crate::random::generator::GeneratorState;
 use crate::scalar::Scalar;
 use crate::shape::{Layout, ReducePlan, Shape};
@@ -57,6 +58,30 @@ impl CpuStorage {
     /// Whether the buffer is empty.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The bytes the buffer holds (its capacity).
+    fn capacity_bytes(&self) -> usize {
+        fn bytes<T>(v: &Vec<T>) -> usize {
+            v.capacity() * std::mem::size_of::<T>()
+        }
+        match self {
+            CpuStorage::F32(v) => bytes(v),
+            CpuStorage::F64(v) => bytes(v),
+            CpuStorage::I64(v) => bytes(v),
+            CpuStorage::Bool(v) => bytes(v),
+        }
+    }
+
+    /// Hands the buffer to the allocator's cache of freed buffers.
+    fn recycle(self) {
+        use crate::kernels::cpu::alloc::recycle;
+        match self {
+            CpuStorage::F32(v) => recycle(v),
+            CpuStorage::F64(v) => recycle(v),
+            CpuStorage::I64(v) => recycle(v),
+            CpuStorage::Bool(v) => recycle(v),
+        }
     }
 }
 
@@ -489,6 +514,8 @@ impl Storage {
 /// operations bump (PyTorch shares the counter between a tensor and all its views).
 pub(crate) struct StorageCell {
     data: RwLock<Storage>,
+    /// The buffer bytes counted as live by the allocator's cache (its budget), given back on drop.
+    counted: usize,
     version: AtomicU64,
     /// How many times an in-place operation under autograd gave the owner of this storage (or a
     /// view of it) a new `grad_fn`; views whose graph position predates that are regenerated.
@@ -496,9 +523,14 @@ pub(crate) struct StorageCell {
 }
 
 impl StorageCell {
+    #[inline]
     pub fn new(storage: Storage) -> Arc<StorageCell> {
+        let counted = match &storage {
+            Storage::Cpu(s) => buffer_pool::storage_made(s.capacity_bytes()),
+        };
         Arc::new(StorageCell {
             data: RwLock::new(storage),
+            counted,
             version: AtomicU64::new(0),
             rebases: AtomicU64::new(0),
         })
@@ -533,6 +565,22 @@ impl StorageCell {
 
     fn address(&self) -> usize {
         self as *const StorageCell as usize
+    }
+}
+
+/// The last tensor or view of the storage is gone: its buffer goes back to the allocator's cache,
+/// to be the output of a later operation of the same size.
+impl Drop for StorageCell {
+    fn drop(&mut self) {
+        // Only buffers counted at creation are large enough to keep (a storage never grows).
+        if self.counted == 0 {
+            return;
+        }
+        buffer_pool::storage_freed(self.counted);
+        let data = self.data.get_mut().unwrap_or_else(|e| e.into_inner());
+        match std::mem::replace(data, Storage::Cpu(CpuStorage::Bool(Vec::new()))) {
+            Storage::Cpu(s) => s.recycle(),
+        }
     }
 }
 

@@ -125,7 +125,7 @@ impl BackendStorage for CpuStorage {
 
     fn cast(&self, layout: &Layout, dtype: DType) -> Self {
         if self.dtype() == dtype {
-            return same_dtype!(self, v => strided::to_contiguous(v, layout));
+            return same_dtype!(self, v => strided::to_contiguous_threaded(v, layout));
         }
         any_dtype!(self, v => with_dtype!(dtype, T => T::wrap(strided::map(v, layout, convert::<_, T>))))
     }
@@ -222,7 +222,13 @@ impl BackendStorage for CpuStorage {
     }
 
     fn binary_scalar<O: BinaryOp>(&self, op: O, layout: &Layout, s: Scalar, reverse: bool) -> Self {
-        fn go<T: Copy>(v: &[T], l: &Layout, s: T, reverse: bool, f: impl Fn(T, T) -> T) -> Vec<T> {
+        fn go<T: Copy + Send + Sync>(
+            v: &[T],
+            l: &Layout,
+            s: T,
+            reverse: bool,
+            f: impl Fn(T, T) -> T + Sync,
+        ) -> Vec<T> {
             if reverse {
                 strided::map(v, l, |x| f(s, x))
             } else {
