@@ -176,6 +176,11 @@ pub(crate) fn sum_rows<T: SumLanes>(data: &[T], len: usize) -> Vec<T> {
 
 /// Column sums of a `rows x cols` row-major buffer (a reduction over leading dims), in the order
 /// of ATen's `vectorized_outer_sum` / `scalar_outer_sum`.
+///
+/// Each column's additions are exactly those of `multi_row_sum` (or `row_sum` for the columns
+/// after the last group of four vectors) on that column alone; the columns are only walked
+/// `COL_BLOCK` at a time, row by row, so that the reads are contiguous and the additions of
+/// neighbouring columns (independent of each other) run side by side in vector registers.
 pub(crate) fn sum_cols<T: SumLanes>(data: &[T], rows: usize, cols: usize) -> Vec<T> {
     let lanes = T::LANES;
     // Columns taken four vectors (or, below one vector, four columns) at a time use
@@ -185,16 +190,93 @@ pub(crate) fn sum_cols<T: SumLanes>(data: &[T], rows: usize, cols: usize) -> Vec
     } else {
         cols / 4 * 4
     };
-    let mut out = super::alloc::buffer(cols);
-    out.extend((0..cols).map(|j| {
-        let get = |i: usize| data[i * cols + j];
-        if j < grouped {
-            multi_row_sum(rows, get)
+    let mut out = super::alloc::filled(cols, T::zero());
+    let mut j = 0;
+    while j < cols {
+        let end = if j < grouped {
+            grouped.min(j + COL_BLOCK)
         } else {
-            row_sum(rows, get)
+            cols.min(j + COL_BLOCK)
+        };
+        let block = &mut out[j..end];
+        if j < grouped {
+            multi_row_sum_cols(rows, |i| &data[i * cols + j..i * cols + end], block);
+        } else {
+            row_sum_cols(rows, |i| &data[i * cols + j..i * cols + end], block);
         }
-    }));
+        j = end;
+    }
     out
+}
+
+/// How many columns [`sum_cols`] sums together.
+const COL_BLOCK: usize = 32;
+
+/// [`multi_row_sum`] of each column of a block: `row(i)` is row `i`'s part of the block, as wide
+/// as `out` (at most [`COL_BLOCK`]); column `c`'s sum goes to `out[c]`.
+#[inline]
+fn multi_row_sum_cols<'a, T: Num + 'a>(size: usize, row: impl Fn(usize) -> &'a [T], out: &mut [T]) {
+    const LEVELS: usize = 4;
+    let w = out.len();
+    let level_power = 4.max(ceil_log2(size) / LEVELS);
+    let level_step = 1usize << level_power;
+    let level_mask = level_step - 1;
+    let mut acc = [[T::zero(); COL_BLOCK]; LEVELS];
+    let add = |a: &mut [T; COL_BLOCK], b: &[T]| {
+        for (x, &y) in a.iter_mut().zip(b) {
+            *x += y;
+        }
+    };
+    let mut i = 0;
+    while i + level_step <= size {
+        for _ in 0..level_step {
+            add(&mut acc[0], row(i));
+            i += 1;
+        }
+        for j in 1..LEVELS {
+            let lower = acc[j - 1];
+            add(&mut acc[j], &lower[..w]);
+            acc[j - 1] = [T::zero(); COL_BLOCK];
+            if i & (level_mask << (j * level_power)) != 0 {
+                break;
+            }
+        }
+    }
+    while i < size {
+        add(&mut acc[0], row(i));
+        i += 1;
+    }
+    for (c, o) in out.iter_mut().enumerate() {
+        let mut total = acc[0][c];
+        for a in &acc[1..] {
+            total += a[c];
+        }
+        *o = total;
+    }
+}
+
+/// [`row_sum`] of each column of a block (as [`multi_row_sum_cols`]).
+#[inline]
+fn row_sum_cols<'a, T: Num + 'a>(size: usize, row: impl Fn(usize) -> &'a [T], out: &mut [T]) {
+    const ILP: usize = 4;
+    let w = out.len();
+    let size_ilp = size / ILP;
+    let mut partial = [[T::zero(); COL_BLOCK]; ILP];
+    for (k, p) in partial.iter_mut().enumerate() {
+        multi_row_sum_cols(size_ilp, |r| row(r * ILP + k), &mut p[..w]);
+    }
+    for i in size_ilp * ILP..size {
+        for (x, &y) in partial[0].iter_mut().zip(row(i)) {
+            *x += y;
+        }
+    }
+    for (c, o) in out.iter_mut().enumerate() {
+        let mut total = partial[0][c];
+        for p in &partial[1..] {
+            total += p[c];
+        }
+        *o = total;
+    }
 }
 
 /// The variance of a run of values (divided by `n - correction`, or by 0 when that is not
@@ -410,6 +492,71 @@ mod lane_sum_tests {
                 "f64 {n}"
             );
             assert_eq!(sum(&ints[..n]), reference(&ints[..n]), "i64 {n}");
+        }
+    }
+
+    /// `sum_cols` as it was: each column summed alone, reading down the column.
+    fn cols_reference<T: SumLanes>(data: &[T], rows: usize, cols: usize) -> Vec<T> {
+        let lanes = T::LANES;
+        let grouped = if cols >= lanes {
+            cols / (4 * lanes) * (4 * lanes)
+        } else {
+            cols / 4 * 4
+        };
+        (0..cols)
+            .map(|j| {
+                let get = |i: usize| data[i * cols + j];
+                if j < grouped {
+                    multi_row_sum(rows, get)
+                } else {
+                    row_sum(rows, get)
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn blocked_column_sums_are_bit_identical_to_column_by_column_ones() {
+        let mut state = 0x9e3779b97f4a7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let data: Vec<f64> = (0..200_000).map(|_| next() * 1e3).collect();
+        let data32: Vec<f32> = data.iter().map(|&x| x as f32).collect();
+        let ints: Vec<i64> = data.iter().map(|&x| x as i64).collect();
+        for rows in [0, 1, 3, 4, 5, 15, 16, 17, 63, 64, 65, 257, 1000, 2048] {
+            for cols in [1, 2, 3, 4, 5, 7, 8, 9, 31, 32, 33, 40, 64, 70, 97] {
+                let n = rows * cols;
+                if n > data.len() {
+                    continue;
+                }
+                let got: Vec<u32> = sum_cols(&data32[..n], rows, cols)
+                    .iter()
+                    .map(|x| x.to_bits())
+                    .collect();
+                let want: Vec<u32> = cols_reference(&data32[..n], rows, cols)
+                    .iter()
+                    .map(|x| x.to_bits())
+                    .collect();
+                assert_eq!(got, want, "f32 {rows}x{cols}");
+                let got: Vec<u64> = sum_cols(&data[..n], rows, cols)
+                    .iter()
+                    .map(|x| x.to_bits())
+                    .collect();
+                let want: Vec<u64> = cols_reference(&data[..n], rows, cols)
+                    .iter()
+                    .map(|x| x.to_bits())
+                    .collect();
+                assert_eq!(got, want, "f64 {rows}x{cols}");
+                assert_eq!(
+                    sum_cols(&ints[..n], rows, cols),
+                    cols_reference(&ints[..n], rows, cols),
+                    "i64 {rows}x{cols}"
+                );
+            }
         }
     }
 }
