@@ -10,7 +10,8 @@
 
 use crate::backend::ops::{BinaryOp, CmpOp, UnaryOp};
 use crate::backend::{
-    AdamBuffers, AdamScalars, AvgDivisor, BackendStorage, Im2colGeometry, PoolWindows,
+    AdamBuffers, AdamScalars, AvgDivisor, BackendStorage, Im2colGeometry, LayerNormBackwardArgs,
+    PoolWindows,
 };
 use crate::dtype::{DType, Element};
 use crate::kernels::cpu::buffer_pool;
@@ -136,6 +137,13 @@ macro_rules! on_devices {
             ($(Storage::Cpu($b)),+) => $call,
         }
     };
+}
+
+/// A CPU storage operand (the only device so far) with its layout.
+fn cpu_operand<'a>((s, l): (&'a Storage, &'a Layout)) -> (&'a CpuStorage, &'a Layout) {
+    match s {
+        Storage::Cpu(s) => (s, l),
+    }
 }
 
 impl Storage {
@@ -278,8 +286,50 @@ impl Storage {
         on_device!(self, s => s.logsumexp(layout, plan))
     }
 
-    pub(crate) fn softmax_last(&self, layout: &Layout, log: bool) -> Storage {
-        on_device!(self, s => s.softmax_last(layout, log))
+    pub(crate) fn softmax_last(&self, layout: &Layout, log: bool, safe: bool) -> Storage {
+        on_device!(self, s => s.softmax_last(layout, log, safe))
+    }
+
+    pub(crate) fn softmax_backward_last(
+        &self,
+        layout: &Layout,
+        (y, yl): (&Storage, &Layout),
+    ) -> Storage {
+        on_devices!((self, g), (y, ys) => Storage::Cpu(g.softmax_backward_last(layout, ys, yl)))
+    }
+
+    pub(crate) fn layer_norm(
+        &self,
+        layout: &Layout,
+        weight: Option<(&Storage, &Layout)>,
+        bias: Option<(&Storage, &Layout)>,
+        n: usize,
+        eps: f64,
+    ) -> (Storage, Storage, Storage) {
+        on_device!(self, s => {
+            let (w, b) = (weight.map(cpu_operand), bias.map(cpu_operand));
+            let (y, m, r) = s.layer_norm(layout, w, b, n, eps);
+            (Storage::Cpu(y), Storage::Cpu(m), Storage::Cpu(r))
+        }; raw)
+    }
+
+    pub(crate) fn layer_norm_backward(
+        &self,
+        layout: &Layout,
+        a: LayerNormBackwardArgs<'_, Storage>,
+    ) -> [Option<Storage>; 3] {
+        let cpu = cpu_operand;
+        on_device!(self, s => {
+            let args = LayerNormBackwardArgs {
+                input: cpu(a.input),
+                mean: cpu(a.mean),
+                rstd: cpu(a.rstd),
+                weight: a.weight.map(cpu),
+                n: a.n,
+                needs: a.needs,
+            };
+            s.layer_norm_backward(layout, args).map(|g| g.map(Storage::Cpu))
+        }; raw)
     }
 
     pub(crate) fn nll_loss(

@@ -35,6 +35,18 @@ pub(crate) struct AdamScalars {
     pub maximize: bool,
 }
 
+/// The operands of a layer norm's backward besides the output gradient: the input, the
+/// forward's row statistics (contiguous, one per row), the weight, the row length and which
+/// gradients (input, weight, bias) are wanted.
+pub(crate) struct LayerNormBackwardArgs<'a, S> {
+    pub input: (&'a S, &'a Layout),
+    pub mean: (&'a S, &'a Layout),
+    pub rstd: (&'a S, &'a Layout),
+    pub weight: Option<(&'a S, &'a Layout)>,
+    pub n: usize,
+    pub needs: [bool; 3],
+}
+
 // --- convolution family (im2col / col2im): the geometry both kernels share.
 /// The sliding-window geometry of an im2col/col2im over 2-D images (a 1-D convolution is a 2-D
 /// one of height 1). Padding may differ before and after a dim (`padding='same'` with an even
@@ -194,8 +206,32 @@ pub(crate) trait BackendStorage: Sized {
     fn var(&self, layout: &Layout, plan: &ReducePlan, correction: f64, take_sqrt: bool) -> Self;
     /// `log(sum(exp(x)))` of every reduced row, shifted by its maximum.
     fn logsumexp(&self, layout: &Layout, plan: &ReducePlan) -> Self;
-    /// Softmax or log-softmax along the last dim of a view (row-major result).
-    fn softmax_last(&self, layout: &Layout, log: bool) -> Self;
+    /// Softmax or log-softmax along the last dim of a view (row-major result); with `safe`
+    /// (softmax only, ATen's `_safe_softmax`), rows that are all `-inf` give zeros.
+    fn softmax_last(&self, layout: &Layout, log: bool, safe: bool) -> Self;
+    /// `_softmax_backward_data` along the last dim: `(grad - Σ grad·y) · y` per row, for the
+    /// gradient `self` and the softmax output `y` of the same shape (row-major result).
+    fn softmax_backward_last(&self, layout: &Layout, y: &Self, y_layout: &Layout) -> Self;
+
+    // --- normalization
+    /// Layer norm over the last `n` elements of each row of a view (`n > 0`): the row-major
+    /// output and each row's mean and `1 / sqrt(var + eps)`, with the optional weight and bias
+    /// (`n` elements each).
+    fn layer_norm(
+        &self,
+        layout: &Layout,
+        weight: Option<(&Self, &Layout)>,
+        bias: Option<(&Self, &Layout)>,
+        n: usize,
+        eps: f64,
+    ) -> (Self, Self, Self);
+    /// The gradients of [`layer_norm`](Self::layer_norm) for the output gradient `self`:
+    /// (input, weight, bias), each computed when `needs` says so.
+    fn layer_norm_backward(
+        &self,
+        layout: &Layout,
+        args: LayerNormBackwardArgs<'_, Self>,
+    ) -> [Option<Self>; 3];
     /// `nll_loss`'s reduction of a (rows, classes) input (ATen's `nll_loss_out_frame`): the sum of
     /// the negated target values (times their class weights) in ATen's cascade order, and the
     /// total weight; both 0-dim. Targets are checked already.

@@ -12,6 +12,7 @@ pub(crate) mod inplace;
 pub(crate) mod join;
 pub(crate) mod loss;
 pub(crate) mod matmul;
+pub(crate) mod norm;
 pub(crate) mod operators;
 pub(crate) mod pool;
 pub(crate) mod reduce;

@@ -5,9 +5,10 @@ use crate::autograd::{SavedTensor, backward_fn, no_grad, record};
 use crate::shape::wrap_dim;
 use crate::tensor::Tensor;
 
-/// Applies the row kernel along `dim` (moved last for the computation, then moved back).
+/// Applies the row kernel along `dim` (moved last for the computation, then moved back). With
+/// `safe` (softmax only), rows that are all `-inf` give zeros (ATen's `_safe_softmax`).
 #[track_caller]
-fn softmax_raw(t: &Tensor, dim: usize, log: bool) -> Tensor {
+fn softmax_raw(t: &Tensor, dim: usize, log: bool, safe: bool) -> Tensor {
     let last = t.ndim().saturating_sub(1);
     if !t.dtype().is_float() {
         let kernel = match (log, dim == last) {
@@ -26,8 +27,40 @@ fn softmax_raw(t: &Tensor, dim: usize, log: bool) -> Tensor {
     } else {
         t.transpose(dim as i64, last as i64)
     };
-    let storage = moved.storage().softmax_last(moved.layout(), log);
+    let storage = moved.storage().softmax_last(moved.layout(), log, safe);
     let out = Tensor::from_storage(storage, moved.shape().clone());
+    if dim == last {
+        out
+    } else {
+        out.transpose(dim as i64, last as i64).clone_tensor_raw()
+    }
+}
+
+/// ATen's `_safe_softmax` without autograd: softmax along `dim` (already wrapped), 0 instead
+/// of NaN on rows whose every value is `-inf`, in one pass of the row kernel.
+#[track_caller]
+pub(crate) fn safe_softmax_raw(t: &Tensor, dim: usize) -> Tensor {
+    softmax_raw(t, dim, false, true)
+}
+
+/// `_softmax_backward_data` without autograd, by the backend's row kernel along `dim` (moved
+/// last, then back): `(grad - Σ grad·y) · y`.
+#[track_caller]
+fn softmax_backward_raw(grad: &Tensor, output: &Tensor, dim: usize) -> Tensor {
+    let last = output.ndim().saturating_sub(1);
+    let grad = grad.cast_raw(output.dtype());
+    let (g, y) = if dim == last {
+        (grad, output.clone())
+    } else {
+        let (d, l) = (dim as i64, last as i64);
+        (grad.transpose(d, l), output.transpose(d, l))
+    };
+    let storage = {
+        let pair = crate::storage::ReadPair::new(g.cell(), y.cell());
+        let (gs, ys) = pair.get();
+        gs.softmax_backward_last(g.layout(), (ys, y.layout()))
+    };
+    let out = Tensor::from_storage(storage, y.shape().clone());
     if dim == last {
         out
     } else {
@@ -92,7 +125,7 @@ impl Tensor {
     #[track_caller]
     pub fn softmax(&self, dim: i64) -> Tensor {
         let d = wrap_dim(dim, self.ndim());
-        let out = softmax_raw(self, d, false);
+        let out = softmax_raw(self, d, false, false);
         record(out, &[self], |o| SoftmaxBackward0 {
             result: SavedTensor::output(o),
             dim: d as i64,
@@ -103,7 +136,7 @@ impl Tensor {
     #[track_caller]
     pub fn log_softmax(&self, dim: i64) -> Tensor {
         let d = wrap_dim(dim, self.ndim());
-        let out = softmax_raw(self, d, true);
+        let out = softmax_raw(self, d, true, false);
         record(out, &[self], |o| LogSoftmaxBackward0 {
             result: SavedTensor::output(o),
             dim: d as i64,
@@ -114,7 +147,13 @@ impl Tensor {
     /// gradient of softmax given its output.
     #[track_caller]
     pub fn softmax_backward_data(grad: &Tensor, output: &Tensor, dim: i64) -> Tensor {
-        let out = no_grad(|| output.mul(grad.sub(grad.mul(output).sum_dim(dim, true))));
+        let d = wrap_dim(dim, output.ndim());
+        let out = if output.dtype().is_float() && grad.dims() == output.dims() && output.numel() > 0
+        {
+            softmax_backward_raw(grad, output, d)
+        } else {
+            no_grad(|| output.mul(grad.sub(grad.mul(output).sum_dim(dim, true))))
+        };
         record(out, &[grad, output], |_| SoftmaxBackwardDataBackward0 {
             grad_output: SavedTensor::input(grad),
             output: SavedTensor::input(output),

@@ -2,10 +2,11 @@
 //! outside the loop, and hands typed slices to the kernel family's generic function, so every
 //! loop is monomorphised and can be vectorised.
 
-use super::{alloc, conv, fused, gemm, index, pool, random, reduce as k, strided};
+use super::{alloc, conv, fused, gemm, index, norm, pool, random, reduce as k, softmax, strided};
 use crate::backend::ops::{BinaryOp, CmpOp, UnaryOp};
 use crate::backend::{
-    AdamBuffers, AdamScalars, AvgDivisor, BackendStorage, Im2colGeometry, PoolWindows,
+    AdamBuffers, AdamScalars, AvgDivisor, BackendStorage, Im2colGeometry, LayerNormBackwardArgs,
+    PoolWindows,
 };
 use crate::dtype::{DType, Element, Float, convert, with_dtype};
 use crate::random::generator::GeneratorState;
@@ -446,7 +447,10 @@ impl BackendStorage for CpuStorage {
         }
     }
 
-    fn softmax_last(&self, layout: &Layout, log: bool) -> Self {
+    fn softmax_last(&self, layout: &Layout, log: bool, safe: bool) -> Self {
+        if !log {
+            return softmax::softmax_storage(self, layout, safe);
+        }
         fn go<T: Float>(v: &[T], l: &Layout, log: bool) -> Vec<T> {
             let n = l.dims().last().copied().unwrap_or(1);
             let x = strided::contiguous_cow(v, l);
@@ -470,6 +474,29 @@ impl BackendStorage for CpuStorage {
                 other.dtype(),
             ),
         }
+    }
+
+    fn softmax_backward_last(&self, layout: &Layout, y: &Self, y_layout: &Layout) -> Self {
+        softmax::softmax_backward_storage(self, layout, y, y_layout)
+    }
+
+    fn layer_norm(
+        &self,
+        layout: &Layout,
+        weight: Option<(&Self, &Layout)>,
+        bias: Option<(&Self, &Layout)>,
+        n: usize,
+        eps: f64,
+    ) -> (Self, Self, Self) {
+        norm::layer_norm_storage(self, layout, weight, bias, n, eps)
+    }
+
+    fn layer_norm_backward(
+        &self,
+        layout: &Layout,
+        args: LayerNormBackwardArgs<'_, Self>,
+    ) -> [Option<Self>; 3] {
+        norm::layer_norm_backward_storage(self, layout, args)
     }
 
     fn nll_loss(

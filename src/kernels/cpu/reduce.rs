@@ -178,8 +178,8 @@ pub(crate) fn sum_rows<T: SumLanes>(data: &[T], len: usize) -> Vec<T> {
 /// of ATen's `vectorized_outer_sum` / `scalar_outer_sum`.
 ///
 /// Each column's additions are exactly those of `multi_row_sum` (or `row_sum` for the columns
-/// after the last group of four vectors) on that column alone; the columns are only walked
-/// `COL_BLOCK` at a time, row by row, so that the reads are contiguous and the additions of
+/// after the last group of four vectors) on that column alone; all the columns' cascades run
+/// together, row by row, so that the data is read once, contiguously, and the additions of
 /// neighbouring columns (independent of each other) run side by side in vector registers.
 pub(crate) fn sum_cols<T: SumLanes>(data: &[T], rows: usize, cols: usize) -> Vec<T> {
     let lanes = T::LANES;
@@ -191,29 +191,26 @@ pub(crate) fn sum_cols<T: SumLanes>(data: &[T], rows: usize, cols: usize) -> Vec
         cols / 4 * 4
     };
     let mut out = super::alloc::filled(cols, T::zero());
-    let mut j = 0;
-    while j < cols {
-        let end = if j < grouped {
-            grouped.min(j + COL_BLOCK)
-        } else {
-            cols.min(j + COL_BLOCK)
-        };
-        let block = &mut out[j..end];
-        if j < grouped {
-            multi_row_sum_cols(rows, |i| &data[i * cols + j..i * cols + end], block);
-        } else {
-            row_sum_cols(rows, |i| &data[i * cols + j..i * cols + end], block);
-        }
-        j = end;
+    let (head, tail) = out.split_at_mut(grouped);
+    if grouped > 0 {
+        multi_row_sum_cols(rows, |i| &data[i * cols..i * cols + grouped], head);
+    }
+    if grouped < cols {
+        row_sum_cols(rows, |i| &data[i * cols + grouped..(i + 1) * cols], tail);
     }
     out
 }
 
-/// How many columns [`sum_cols`] sums together.
-const COL_BLOCK: usize = 32;
+/// `dst[c] += src[c]` (the lengths agree).
+#[inline(always)]
+fn add_into<T: Num>(dst: &mut [T], src: &[T]) {
+    for (x, &y) in dst.iter_mut().zip(src) {
+        *x += y;
+    }
+}
 
-/// [`multi_row_sum`] of each column of a block: `row(i)` is row `i`'s part of the block, as wide
-/// as `out` (at most [`COL_BLOCK`]); column `c`'s sum goes to `out[c]`.
+/// [`multi_row_sum`] of each column: `row(i)` is row `i` (as wide as `out`); column `c`'s sum
+/// goes to `out[c]`.
 #[inline]
 fn multi_row_sum_cols<'a, T: Num + 'a>(size: usize, row: impl Fn(usize) -> &'a [T], out: &mut [T]) {
     const LEVELS: usize = 4;
@@ -221,61 +218,49 @@ fn multi_row_sum_cols<'a, T: Num + 'a>(size: usize, row: impl Fn(usize) -> &'a [
     let level_power = 4.max(ceil_log2(size) / LEVELS);
     let level_step = 1usize << level_power;
     let level_mask = level_step - 1;
-    let mut acc = [[T::zero(); COL_BLOCK]; LEVELS];
-    let add = |a: &mut [T; COL_BLOCK], b: &[T]| {
-        for (x, &y) in a.iter_mut().zip(b) {
-            *x += y;
-        }
-    };
+    let mut acc = vec![T::zero(); LEVELS * w];
     let mut i = 0;
     while i + level_step <= size {
         for _ in 0..level_step {
-            add(&mut acc[0], row(i));
+            add_into(&mut acc[..w], row(i));
             i += 1;
         }
         for j in 1..LEVELS {
-            let lower = acc[j - 1];
-            add(&mut acc[j], &lower[..w]);
-            acc[j - 1] = [T::zero(); COL_BLOCK];
+            let (lower, upper) = acc.split_at_mut(j * w);
+            let lower = &mut lower[(j - 1) * w..];
+            add_into(&mut upper[..w], lower);
+            lower.fill(T::zero());
             if i & (level_mask << (j * level_power)) != 0 {
                 break;
             }
         }
     }
     while i < size {
-        add(&mut acc[0], row(i));
+        add_into(&mut acc[..w], row(i));
         i += 1;
     }
-    for (c, o) in out.iter_mut().enumerate() {
-        let mut total = acc[0][c];
-        for a in &acc[1..] {
-            total += a[c];
-        }
-        *o = total;
+    out.copy_from_slice(&acc[..w]);
+    for level in acc[w..].chunks_exact(w) {
+        add_into(out, level);
     }
 }
 
-/// [`row_sum`] of each column of a block (as [`multi_row_sum_cols`]).
+/// [`row_sum`] of each column (as [`multi_row_sum_cols`]).
 #[inline]
 fn row_sum_cols<'a, T: Num + 'a>(size: usize, row: impl Fn(usize) -> &'a [T], out: &mut [T]) {
     const ILP: usize = 4;
     let w = out.len();
     let size_ilp = size / ILP;
-    let mut partial = [[T::zero(); COL_BLOCK]; ILP];
-    for (k, p) in partial.iter_mut().enumerate() {
-        multi_row_sum_cols(size_ilp, |r| row(r * ILP + k), &mut p[..w]);
+    let mut partial = vec![T::zero(); ILP * w];
+    for (k, p) in partial.chunks_exact_mut(w).enumerate() {
+        multi_row_sum_cols(size_ilp, |r| row(r * ILP + k), p);
     }
     for i in size_ilp * ILP..size {
-        for (x, &y) in partial[0].iter_mut().zip(row(i)) {
-            *x += y;
-        }
+        add_into(&mut partial[..w], row(i));
     }
-    for (c, o) in out.iter_mut().enumerate() {
-        let mut total = partial[0][c];
-        for p in &partial[1..] {
-            total += p[c];
-        }
-        *o = total;
+    out.copy_from_slice(&partial[..w]);
+    for p in partial[w..].chunks_exact(w) {
+        add_into(out, p);
     }
 }
 

@@ -32,13 +32,15 @@ backward_fn! {
 /// ATen's `_safe_softmax`: softmax along `dim`, with 0 (not NaN) on rows that are all `-inf`.
 #[track_caller]
 pub(crate) fn safe_softmax(x: &Tensor, dim: i64) -> Tensor {
-    let d = wrap_dim(dim, x.ndim()) as i64;
-    let out = no_grad(|| {
-        let out = x.softmax(d);
-        // `all(self == -inf, dim)`: the row maximum is -inf exactly when every entry is.
-        let masked_rows = x.amax(d, true).eq(f64::NEG_INFINITY);
-        Tensor::where_(&masked_rows, Tensor::zeros_dtype((), out.dtype()), &out)
-    });
+    let d = wrap_dim(dim, x.ndim());
+    // `where(all(self == -inf, dim), 0, softmax(self))` in the row kernel's one pass: the row
+    // maximum is -inf exactly when every entry is.
+    let out = if x.dtype().is_float() {
+        crate::ops::softmax::safe_softmax_raw(x, d)
+    } else {
+        no_grad(|| x.softmax(d as i64))
+    };
+    let d = d as i64;
     record(out, &[x], |o| SafeSoftmaxBackward0 {
         result: SavedTensor::output(o),
         dim: d,
@@ -72,8 +74,10 @@ fn tril_mask(l: usize, s: usize) -> Tensor {
 /// defaults to `1/√E`. Dropout (probability `dropout_p`) is applied to the attention weights, with
 /// PyTorch's random stream. Rows where nothing may be attended give 0, as PyTorch's math path does.
 ///
-/// The order of operations is ATen's `_scaled_dot_product_attention_math`: `q` and `k` are each
-/// multiplied by `√scale` before the product.
+/// The scores are `(q·scale)·kᵀ`: one pass over `q`, `k` read in place by the product. ATen's
+/// `_scaled_dot_product_attention_math` multiplies `q` and `k` by `√scale` each (for half
+/// precision's range); its CPU flash-attention kernel, which PyTorch runs for float inputs
+/// without a mask, scales `q·kᵀ` once. The three agree to rounding.
 ///
 /// ```
 /// use flambeau::{nn::functional as F, Tensor};
@@ -128,19 +132,9 @@ pub fn scaled_dot_product_attention(
     }
     let mut attn_mask = attn_mask.map(|m| convert_boolean_attn_mask(m, query.dtype()));
 
-    // _scaled_dot_product_attention_math: scale q and k by sqrt(scale) each, for stability.
-    let negative = scale.is_some_and(|s| s < 0.0);
     let e = query.dims()[query.ndim() - 1] as f64;
-    let softmax_scale = match scale {
-        Some(s) => s.abs(),
-        None => 1.0 / e.sqrt(),
-    };
-    let scaling_factor = softmax_scale.sqrt();
-    let q = query.mul(if negative {
-        0.0 - scaling_factor
-    } else {
-        scaling_factor
-    });
+    let softmax_scale = scale.unwrap_or(1.0 / e.sqrt());
+    let q = query.mul(softmax_scale);
     if is_causal {
         if attn_mask.is_some() {
             panic!(
@@ -151,7 +145,7 @@ pub fn scaled_dot_product_attention(
         let s = key.dims()[key.ndim() - 2];
         attn_mask = Some(convert_boolean_attn_mask(&tril_mask(l, s), q.dtype()));
     }
-    let mut attn = q.matmul(&key.transpose(-2, -1).mul(scaling_factor));
+    let mut attn = q.matmul(&key.transpose(-2, -1));
     if let Some(m) = &attn_mask {
         attn = attn.add(m);
     }
@@ -410,8 +404,18 @@ fn in_projection_packed(
     };
     if k.is_same(v) {
         if q.is_same(k) {
-            let proj = unpack(q.linear(w, b), 3);
-            (proj.select(0, 0), proj.select(0, 1), proj.select(0, 2))
+            // One product per projection, each result contiguous, instead of PyTorch's one
+            // product unpacked by a copy and three selects (whose backward writes three
+            // zero-padded gradients and adds them): every element is the same dot product.
+            let x = q.contiguous();
+            let w = w.chunk(3, 0);
+            let b = b.map(|b| b.chunk(3, 0));
+            let bi = |i: usize| b.as_ref().map(|b| &b[i]);
+            (
+                x.linear(&w[0], bi(0)),
+                x.linear(&w[1], bi(1)),
+                x.linear(&w[2], bi(2)),
+            )
         } else {
             let w = w.split_with_sizes(&[e, 2 * e], 0);
             let b = b.map(|b| b.split_with_sizes(&[e, 2 * e], 0));

@@ -385,6 +385,11 @@ pub fn layer_norm(
     );
     check_float(x, "LayerNormKernelImpl");
     check_same_dtype(x, &[weight, bias]);
+    if x.numel() > 0 {
+        // One kernel pass each way (ATen's `native_layer_norm`), recorded as
+        // `NativeLayerNormBackward0`.
+        return crate::ops::norm::native_layer_norm(x, normalized_shape.len(), weight, bias, eps);
+    }
     let nd = x.ndim();
     let dims: Vec<i64> = ((nd - normalized_shape.len()) as i64..nd as i64).collect();
     let mean = x.mean_dim(dims.clone(), true);
