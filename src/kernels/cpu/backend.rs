@@ -451,28 +451,21 @@ impl BackendStorage for CpuStorage {
         if !log {
             return softmax::softmax_storage(self, layout, safe);
         }
-        fn go<T: Float>(v: &[T], l: &Layout, log: bool) -> Vec<T> {
+        fn go<T: Float>(v: &[T], l: &Layout) -> Vec<T> {
             let n = l.dims().last().copied().unwrap_or(1);
             let x = strided::contiguous_cow(v, l);
             let mut out = alloc::zeroed(x.len());
             if n > 0 {
                 for (xr, or) in x.chunks(n).zip(out.chunks_mut(n)) {
-                    k::softmax_row(xr, or, log);
+                    k::log_softmax_row(xr, or);
                 }
             }
             out
         }
         match self {
-            CpuStorage::F32(v) => CpuStorage::F32(go(v, layout, log)),
-            CpuStorage::F64(v) => CpuStorage::F64(go(v, layout, log)),
-            other => not_implemented(
-                if log {
-                    "log_softmax_lastdim_kernel_impl"
-                } else {
-                    "softmax_lastdim_kernel_impl"
-                },
-                other.dtype(),
-            ),
+            CpuStorage::F32(v) => CpuStorage::F32(go(v, layout)),
+            CpuStorage::F64(v) => CpuStorage::F64(go(v, layout)),
+            other => not_implemented("log_softmax_lastdim_kernel_impl", other.dtype()),
         }
     }
 

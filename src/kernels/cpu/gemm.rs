@@ -340,7 +340,8 @@ pub(crate) unsafe fn naive_gemm<T: Num>(
 mod tests {
     use super::*;
 
-    fn lcg(n: usize, seed: u64) -> Vec<f64> {
+    /// Deterministic values in [-0.5, 0.5) (also the matrix-vector kernel's test data).
+    pub(super) fn lcg(n: usize, seed: u64) -> Vec<f64> {
         let mut s = seed;
         (0..n)
             .map(|_| {

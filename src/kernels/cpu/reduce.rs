@@ -339,32 +339,20 @@ pub(crate) fn logsumexp<T: Float>(s: &[T]) -> T {
     acc.ln() + m
 }
 
-/// Softmax (or log-softmax) of one row, shifted by its maximum for stability.
-pub(crate) fn softmax_row<T: Float>(x: &[T], out: &mut [T], log: bool) {
+/// Log-softmax of one row, shifted by its maximum for stability (softmax has its own kernel,
+/// `softmax.rs`).
+pub(crate) fn log_softmax_row<T: Float>(x: &[T], out: &mut [T]) {
     let mut max = T::lowest();
     for &v in x {
         max = max.max_nan(v);
     }
-    if log {
-        let mut sum = T::zero();
-        for &v in x {
-            sum += (v - max).exp();
-        }
-        let lse = sum.ln();
-        for (o, &v) in out.iter_mut().zip(x) {
-            *o = v - max - lse;
-        }
-    } else {
-        let mut sum = T::zero();
-        for (o, &v) in out.iter_mut().zip(x) {
-            let e = (v - max).exp();
-            *o = e;
-            sum += e;
-        }
-        let inv = T::one() / sum;
-        for o in out.iter_mut() {
-            *o = *o * inv;
-        }
+    let mut sum = T::zero();
+    for &v in x {
+        sum += (v - max).exp();
+    }
+    let lse = sum.ln();
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = v - max - lse;
     }
 }
 

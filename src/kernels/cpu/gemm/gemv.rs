@@ -300,18 +300,7 @@ fn dot_plain(x: &[f32], w: &[f32]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn lcg(n: usize, seed: u64) -> Vec<f64> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                ((s >> 33) as f64 / (1u64 << 31) as f64) - 0.5
-            })
-            .collect()
-    }
+    use crate::kernels::cpu::gemm::tests::lcg;
 
     /// One product of both forms on strided rows (row stride `k + 2`, offsets), returning
     /// what `gemv_product` wrote and what the single-threaded kernel writes.
