@@ -8,7 +8,7 @@
 //! from its own inputs, by the same body: a run that is contiguous in the whole view is contiguous
 //! in every piece), so threaded and serial results are the same bits.
 
-use crate::shape::{Layout, Shape, Strides};
+use crate::shape::{Layout, Shape, coalesce};
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
 
@@ -31,31 +31,6 @@ pub(crate) fn tasks(n: usize) -> usize {
         return 1;
     }
     rayon::current_num_threads().min(n.div_ceil(GRAIN))
-}
-
-/// Merges adjacent dims that every operand walks as one, and drops dims of size 1, so the outer
-/// dim is what can be cut. Strides are in storage elements (0 for a broadcast dim).
-fn coalesce<const N: usize>(dims: &[usize], strides: [&[usize]; N]) -> (Strides, [Strides; N]) {
-    let mut d = Strides::new();
-    let mut s: [Strides; N] = std::array::from_fn(|_| Strides::new());
-    for (i, &n) in dims.iter().enumerate() {
-        if n == 1 {
-            continue;
-        }
-        let merges = !d.is_empty() && (0..N).all(|k| s[k][s[k].len() - 1] == strides[k][i] * n);
-        if merges {
-            *d.last_mut().expect("a kept dim") *= n;
-            for k in 0..N {
-                *s[k].last_mut().expect("a kept dim") = strides[k][i];
-            }
-        } else {
-            d.push(n);
-            for k in 0..N {
-                s[k].push(strides[k][i]);
-            }
-        }
-    }
-    (d, s)
 }
 
 /// The row-major output of an elementwise loop over `N` operands given as (strides, offset)
