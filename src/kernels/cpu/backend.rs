@@ -758,7 +758,7 @@ impl BackendStorage for CpuStorage {
                     CpuStorage::$v(x) => &mut x[range(l)],
                     _ => unreachable!("Adam's buffers share the parameter's dtype"),
                 });
-                fused::adam(
+                fused::adam_threaded(
                     &mut p[range(b.param.1)],
                     &g[range(b.grad.1)],
                     &mut m[range(b.exp_avg.1)],

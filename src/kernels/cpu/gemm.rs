@@ -337,11 +337,11 @@ pub(crate) unsafe fn naive_gemm<T: Num>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Deterministic values in [-0.5, 0.5) (also the matrix-vector kernel's test data).
-    pub(super) fn lcg(n: usize, seed: u64) -> Vec<f64> {
+    pub(crate) fn lcg(n: usize, seed: u64) -> Vec<f64> {
         let mut s = seed;
         (0..n)
             .map(|_| {
