@@ -2,11 +2,13 @@
 //! outside the loop, and hands typed slices to the kernel family's generic function, so every
 //! loop is monomorphised and can be vectorised.
 
-use super::{alloc, conv, fused, gemm, index, norm, pool, random, reduce as k, softmax, strided};
+use super::{
+    alloc, conv, fused, gemm, index, loss, norm, pool, random, reduce as k, softmax, strided,
+};
 use crate::backend::ops::{BinaryOp, CmpOp, UnaryOp};
 use crate::backend::{
     AdamBuffers, AdamScalars, AvgDivisor, BackendStorage, Im2colGeometry, LayerNormBackwardArgs,
-    PoolWindows,
+    MseReduce, PoolWindows,
 };
 use crate::dtype::{DType, Element, Float, convert, with_dtype};
 use crate::random::generator::GeneratorState;
@@ -490,6 +492,20 @@ impl BackendStorage for CpuStorage {
         args: LayerNormBackwardArgs<'_, Self>,
     ) -> [Option<Self>; 3] {
         norm::layer_norm_backward_storage(self, layout, args)
+    }
+
+    fn mse_loss(&self, layout: &Layout, target: &Self, tl: &Layout, reduce: MseReduce) -> Self {
+        loss::mse_loss_storage(self, layout, (target, tl), reduce)
+    }
+
+    fn mse_loss_backward(
+        &self,
+        layout: &Layout,
+        input: (&Self, &Layout),
+        target: (&Self, &Layout),
+        norm: f64,
+    ) -> Self {
+        loss::mse_loss_backward_storage(self, layout, input, target, norm)
     }
 
     fn nll_loss(
