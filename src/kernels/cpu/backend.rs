@@ -370,6 +370,11 @@ impl BackendStorage for CpuStorage {
                 if plan.outer() > 1 && plan.reduces_leading() {
                     return k::sum_cols(&v[r], inner, plan.outer());
                 }
+                if plan.outer() == 1 {
+                    // One row, already in order: what `sum_rows` would sum, without the plan's
+                    // row layout.
+                    return alloc::filled(1, k::sum(&v[r]));
+                }
             }
             let rows = strided::contiguous_cow(v, &plan.rows_layout(l));
             k::sum_rows(&rows, inner)
