@@ -11,7 +11,7 @@
 use crate::backend::ops::{BinaryOp, CmpOp, UnaryOp};
 use crate::backend::{
     AdamBuffers, AdamScalars, AvgDivisor, BackendStorage, Im2colGeometry, LayerNormBackwardArgs,
-    PoolWindows,
+    MseReduce, PoolWindows,
 };
 use crate::dtype::{DType, Element};
 use crate::kernels::cpu::buffer_pool;
@@ -330,6 +330,26 @@ impl Storage {
             };
             s.layer_norm_backward(layout, args).map(|g| g.map(Storage::Cpu))
         }; raw)
+    }
+
+    pub(crate) fn mse_loss(
+        &self,
+        layout: &Layout,
+        (target, tl): (&Storage, &Layout),
+        reduce: MseReduce,
+    ) -> Storage {
+        on_devices!((self, x), (target, t) => Storage::Cpu(x.mse_loss(layout, t, tl, reduce)))
+    }
+
+    pub(crate) fn mse_loss_backward(
+        &self,
+        layout: &Layout,
+        input: (&Storage, &Layout),
+        target: (&Storage, &Layout),
+        norm: f64,
+    ) -> Storage {
+        let (x, y) = (cpu_operand(input), cpu_operand(target));
+        on_device!(self, g => g.mse_loss_backward(layout, x, y, norm))
     }
 
     pub(crate) fn nll_loss(

@@ -5,6 +5,7 @@ use super::hooks::run_hooks;
 use super::mode::{GradModeGuard, is_grad_enabled};
 use super::{Edge, InputMeta, edge_of};
 use crate::tensor::{Tensor, TensorImpl};
+use smallvec::SmallVec;
 use std::collections::{BinaryHeap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
@@ -56,8 +57,13 @@ fn accumulate_into(target: &Arc<TensorImpl>, g: Tensor) {
                 meta = target.meta.lock().unwrap_or_else(|e| e.into_inner());
                 copy
             } else if stealable(&g) {
-                // A plain alias of the same buffer (a view's link to its base is not kept).
-                g.alias_with_layout(g.layout().clone())
+                if g.0.view.is_none() && !g.0.requires_grad() {
+                    // A fresh result outside any graph: it becomes `.grad` as it is.
+                    g
+                } else {
+                    // A plain alias of the same buffer (a view's link to its base is not kept).
+                    g.alias_with_layout(g.layout().clone())
+                }
             } else {
                 g.clone_tensor_raw()
             };
@@ -158,6 +164,9 @@ impl Hasher for AddressHasher {
 /// growing it, hashing every lookup) was a visible part of the backward pass.
 const SCAN_ITEMS: usize = 32;
 
+/// The items a graph's vectors first have room for.
+const GRAPH_CAPACITY: usize = 8;
+
 struct Graph {
     items: Vec<Item>,
     /// `key_of` each item's edge, by position.
@@ -210,14 +219,16 @@ impl Graph {
     }
 
     /// Discovers every node reachable from the roots and counts incoming edges, without recursion.
-    fn build(roots: &[Edge]) -> (Graph, Vec<usize>) {
+    fn build(roots: &[Edge]) -> (Graph, SmallVec<[usize; 1]>) {
+        // Sized for a small model's step, so that discovering its handful of nodes does not
+        // grow the vectors one reallocation at a time.
         let mut g = Graph {
-            items: Vec::new(),
-            keys: Vec::new(),
+            items: Vec::with_capacity(GRAPH_CAPACITY),
+            keys: Vec::with_capacity(GRAPH_CAPACITY),
             index: HashMap::default(),
         };
-        let mut stack = Vec::new();
-        let root_ids: Vec<usize> = roots.iter().map(|e| g.slot(e, &mut stack)).collect();
+        let mut stack = Vec::with_capacity(GRAPH_CAPACITY);
+        let root_ids = roots.iter().map(|e| g.slot(e, &mut stack)).collect();
         while let Some(i) = stack.pop() {
             let node = match &g.items[i].edge {
                 Edge::Node(n) => n.clone(),
@@ -282,8 +293,8 @@ fn run(
     }
     // With `create_graph` the backward formulas are recorded like any other operations.
     let _mode = GradModeGuard::new(create_graph);
-    let mut roots = Vec::with_capacity(outputs.len());
-    let mut root_grads = Vec::with_capacity(outputs.len());
+    let mut roots: SmallVec<[Edge; 1]> = SmallVec::with_capacity(outputs.len());
+    let mut root_grads: SmallVec<[Tensor; 1]> = SmallVec::with_capacity(outputs.len());
     for (k, (out, g)) in outputs.iter().zip(grad_outputs).enumerate() {
         let Some(edge) = edge_of(out) else {
             panic!("element {k} of tensors does not require grad and does not have a grad_fn")
@@ -335,7 +346,7 @@ fn run(
         Edge::Node(n) => n.seq,
         Edge::Leaf(_) => u64::MAX,
     };
-    let mut heap = BinaryHeap::new();
+    let mut heap = BinaryHeap::with_capacity(GRAPH_CAPACITY);
     for &i in &root_ids {
         if graph.items[i].deps == 0 && !graph.items[i].queued {
             graph.items[i].queued = true;

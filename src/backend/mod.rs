@@ -19,6 +19,17 @@ use crate::shape::{Layout, ReducePlan, Shape};
 use crate::storage::StorageElement;
 use ops::{BinaryOp, CmpOp, UnaryOp};
 
+/// How `mse_loss`'s kernel reduces the squared differences (the loss's `reduction=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MseReduce {
+    /// Keep every element.
+    None,
+    /// Their sum, a 0-dim result.
+    Sum,
+    /// Their sum divided by the count, a 0-dim result.
+    Mean,
+}
+
 /// The scalars of one Adam/AdamW update, in the order PyTorch computes them (f64; each backend
 /// rounds them to the parameter's dtype).
 #[derive(Clone, Copy, Debug)]
@@ -243,6 +254,27 @@ pub(crate) trait BackendStorage: Sized {
         weight: Option<(&Self, &Layout)>,
         ignore_index: i64,
     ) -> (Self, Self);
+
+    /// `mse_loss` of two float views of one shape and dtype (ATen's `mse_stub`, then `sum_out`
+    /// or `mean_out` of the squares): `(x - y)²` row-major for [`MseReduce::None`], else one
+    /// value.
+    fn mse_loss(
+        &self,
+        layout: &Layout,
+        target: &Self,
+        target_layout: &Layout,
+        reduce: MseReduce,
+    ) -> Self;
+    /// `mse_loss_backward` for the loss's gradient `self` (one value, or of the input's shape):
+    /// `norm * (input - target) * grad` over the input's shape (ATen's
+    /// `mse_backward_cpu_kernel`); all three of one float dtype.
+    fn mse_loss_backward(
+        &self,
+        layout: &Layout,
+        input: (&Self, &Layout),
+        target: (&Self, &Layout),
+        norm: f64,
+    ) -> Self;
 
     // --- matrix products
     /// `(..., m, k) · (..., k, n)` with identical batch dims; with `init` (of the output's

@@ -25,12 +25,14 @@ impl Tensor {
             operands
                 .iter()
                 .map(|o| {
-                    check_broadcast_to(o.dims(), self.dims());
-                    if o.dims() == self.dims() && o.is_contiguous() && !o.shares_storage(self) {
-                        (*o).clone()
+                    if o.dims() == self.dims() {
+                        if o.is_contiguous() && !o.shares_storage(self) {
+                            return (*o).clone();
+                        }
                     } else {
-                        o.expand(self.dims()).clone_tensor_raw()
+                        check_broadcast_to(o.dims(), self.dims());
                     }
+                    o.expand(self.dims()).clone_tensor_raw()
                 })
                 .collect(),
         )

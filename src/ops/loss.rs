@@ -3,6 +3,8 @@
 //! `torch.nn.functional`'s losses are compositions (in `nn/functional.rs`).
 
 use crate::autograd::{SavedTensor, backward_fn, no_grad, record};
+use crate::backend::MseReduce;
+use crate::shape::Shape;
 use crate::tensor::Tensor;
 
 /// How a loss reduces its per-element values (`reduction=`).
@@ -122,7 +124,26 @@ impl Tensor {
             Reduction::Mean => 2.0 / input.numel() as f64,
             _ => 2.0,
         };
-        let out = no_grad(|| input.sub(target).mul(norm).mul(grad));
+        let dtype = input.dtype();
+        let fused = dtype.is_float()
+            && target.dtype() == dtype
+            && grad.dtype() == dtype
+            && target.dims() == input.dims()
+            && (grad.ndim() == 0 || grad.dims() == input.dims());
+        let out = if fused {
+            // One pass, ATen's `mse_backward_cpu_kernel`: `norm * (input - target) * grad`.
+            let mut locked = crate::storage::lock(&[], &[grad.cell(), input.cell(), target.cell()]);
+            let r = locked.reads();
+            let storage = r[0].mse_loss_backward(
+                grad.layout(),
+                (r[1], input.layout()),
+                (r[2], target.layout()),
+                norm,
+            );
+            Tensor::from_storage(storage, input.shape().clone())
+        } else {
+            no_grad(|| input.sub(target).mul(norm).mul(grad))
+        };
         record(out, &[grad, input, target], |_| MseLossBackwardBackward0 {
             grad_output: SavedTensor::input(grad),
             input: SavedTensor::input(input),
@@ -135,7 +156,25 @@ impl Tensor {
     /// broadcast shape.
     #[track_caller]
     pub(crate) fn mse_loss_raw(&self, target: &Tensor, reduction: Reduction) -> Tensor {
-        let out = no_grad(|| reduction.apply(self.sub(target).pow(2)));
+        let dtype = self.dtype();
+        let out = if dtype.is_float() && target.dtype() == dtype {
+            // One pass (ATen's `mse_stub`, then `sum_out` / `mean_out` of the squares).
+            let reduce = match reduction {
+                Reduction::None => MseReduce::None,
+                Reduction::Sum => MseReduce::Sum,
+                Reduction::Mean => MseReduce::Mean,
+            };
+            let pair = crate::storage::ReadPair::new(self.cell(), target.cell());
+            let (x, y) = pair.get();
+            let storage = x.mse_loss(self.layout(), (y, target.layout()), reduce);
+            let shape = match reduce {
+                MseReduce::None => self.shape().clone(),
+                _ => Shape::new(&[]),
+            };
+            Tensor::from_storage(storage, shape)
+        } else {
+            no_grad(|| reduction.apply(self.sub(target).pow(2)))
+        };
         record(out, &[self, target], |_| MseLossBackward0 {
             input: SavedTensor::input(self),
             target: SavedTensor::input(target),

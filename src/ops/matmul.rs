@@ -19,8 +19,8 @@ fn matmul_raw(a: &Tensor, b: &Tensor, init: Option<&Tensor>) -> Tensor {
         );
     }
     let nd = a.ndim();
-    let mut out_dims = a.dims().to_vec();
-    out_dims[nd - 1] = b.dims()[nd - 1];
+    let mut out_shape = a.shape().clone();
+    out_shape.0[nd - 1] = b.dims()[nd - 1];
     let storage = match init {
         Some(c) => {
             let c = c.cast_raw(dtype);
@@ -34,7 +34,7 @@ fn matmul_raw(a: &Tensor, b: &Tensor, init: Option<&Tensor>) -> Tensor {
             x.matmul(a.layout(), y, b.layout(), None)
         }
     };
-    Tensor::from_storage(storage, Shape::new(&out_dims))
+    Tensor::from_storage(storage, out_shape)
 }
 
 /// Whether a matrix is stored column-major (a transposed contiguous matrix, such as `weight.t()`).

@@ -5,7 +5,7 @@
 
 use super::float_type;
 use crate::autograd::{SavedTensor, backward_fn, record};
-use crate::shape::{IntList, ReducePlan};
+use crate::shape::{IntList, ReducePlan, Shape};
 use crate::tensor::Tensor;
 use smallvec::SmallVec;
 
@@ -205,7 +205,7 @@ impl Tensor {
             );
         }
         let lead = nd - shape.len();
-        let mut dims: Vec<i64> = (0..lead as i64).collect();
+        let mut dims: SmallVec<[i64; 6]> = (0..lead as i64).collect();
         for (i, &s) in shape.iter().enumerate() {
             let d = self.dims()[lead + i];
             if s == 1 && d != 1 {
@@ -221,7 +221,14 @@ impl Tensor {
         if dims.is_empty() {
             return self.clone();
         }
-        self.sum_dim(dims, true).reshape(shape)
+        if shape.iter().all(|&s| s == 1) && !crate::autograd::needs_grad(&[self]) {
+            // A full reduction outside the graph (a bias's gradient): the sum of all elements,
+            // the same plan `sum_dim` over every dim makes, without the dim list and reshape.
+            let plan = ReducePlan::new(self.shape(), &[], false);
+            let storage = self.storage().sum(self.layout(), &plan);
+            return Tensor::from_storage(storage, Shape::new(shape));
+        }
+        self.sum_dim(dims.as_slice(), true).reshape(shape)
     }
 
     /// The mean of all elements (`tensor.mean()`); float tensors only, as in PyTorch.

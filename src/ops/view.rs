@@ -232,12 +232,20 @@ impl Tensor {
                 self.ndim()
             );
         }
-        let perm: Vec<i64> = if self.ndim() < 2 {
-            (0..self.ndim() as i64).collect()
+        // The permutation is its own inverse: the layout's two dims swapped (or kept).
+        let l = self.layout();
+        let nd = l.ndim();
+        let (layout, inverse): (Layout, SmallVec<[i64; 6]>) = if nd == 2 {
+            let layout = Layout {
+                shape: Shape(smallvec::smallvec![l.dims()[1], l.dims()[0]]),
+                strides: smallvec::smallvec![l.strides[1], l.strides[0]],
+                offset: l.offset,
+            };
+            (layout, smallvec::smallvec![1, 0])
         } else {
-            vec![1, 0]
+            (l.clone(), (0..nd as i64).collect())
         };
-        self.permute_with(&perm, |inverse| TBackward0 { inverse })
+        self.view_op(layout, || TBackward0 { inverse })
     }
 
     /// Reorders the dims (`tensor.permute(dims)`).

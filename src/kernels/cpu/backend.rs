@@ -2,11 +2,13 @@
 //! outside the loop, and hands typed slices to the kernel family's generic function, so every
 //! loop is monomorphised and can be vectorised.
 
-use super::{alloc, conv, fused, gemm, index, norm, pool, random, reduce as k, softmax, strided};
+use super::{
+    alloc, conv, fused, gemm, index, loss, norm, pool, random, reduce as k, softmax, strided,
+};
 use crate::backend::ops::{BinaryOp, CmpOp, UnaryOp};
 use crate::backend::{
     AdamBuffers, AdamScalars, AvgDivisor, BackendStorage, Im2colGeometry, LayerNormBackwardArgs,
-    PoolWindows,
+    MseReduce, PoolWindows,
 };
 use crate::dtype::{DType, Element, Float, convert, with_dtype};
 use crate::random::generator::GeneratorState;
@@ -368,6 +370,11 @@ impl BackendStorage for CpuStorage {
                 if plan.outer() > 1 && plan.reduces_leading() {
                     return k::sum_cols(&v[r], inner, plan.outer());
                 }
+                if plan.outer() == 1 {
+                    // One row, already in order: what `sum_rows` would sum, without the plan's
+                    // row layout.
+                    return alloc::filled(1, k::sum(&v[r]));
+                }
             }
             let rows = strided::contiguous_cow(v, &plan.rows_layout(l));
             k::sum_rows(&rows, inner)
@@ -490,6 +497,20 @@ impl BackendStorage for CpuStorage {
         args: LayerNormBackwardArgs<'_, Self>,
     ) -> [Option<Self>; 3] {
         norm::layer_norm_backward_storage(self, layout, args)
+    }
+
+    fn mse_loss(&self, layout: &Layout, target: &Self, tl: &Layout, reduce: MseReduce) -> Self {
+        loss::mse_loss_storage(self, layout, (target, tl), reduce)
+    }
+
+    fn mse_loss_backward(
+        &self,
+        layout: &Layout,
+        input: (&Self, &Layout),
+        target: (&Self, &Layout),
+        norm: f64,
+    ) -> Self {
+        loss::mse_loss_backward_storage(self, layout, input, target, norm)
     }
 
     fn nll_loss(

@@ -161,6 +161,9 @@ fn check_same_size(input: &Tensor, target: &Tensor, loss: &str) {
 #[track_caller]
 pub fn mse_loss(input: &Tensor, target: &Tensor, reduction: Reduction) -> Tensor {
     check_same_size(input, target, "mse_loss");
+    if input.dims() == target.dims() {
+        return input.mse_loss_raw(target, reduction);
+    }
     let shape = crate::shape::broadcast_shapes(input.dims(), target.dims());
     let (x, y) = (input.expand(shape.dims()), target.expand(shape.dims()));
     x.mse_loss_raw(&y, reduction)
