@@ -272,7 +272,7 @@ pub(crate) fn matmul<T: GemmElem>(
         } else {
             &mut out.spare_capacity_mut()[..len]
         };
-        for i in 0..batch {
+        let product = |i: usize, ci: &mut [MaybeUninit<T>]| {
             let (ai, bi) = (
                 MatRef {
                     offset: ao[i],
@@ -283,7 +283,6 @@ pub(crate) fn matmul<T: GemmElem>(
                     ..br
                 },
             );
-            let ci = &mut dst[i * m * n..(i + 1) * m * n];
             // SAFETY: with `accumulate`, `dst` is `out`'s initialised elements; the operands'
             // bounds are checked by `gemm`, and by the slice indexing of `naive_gemm`.
             unsafe {
@@ -293,6 +292,22 @@ pub(crate) fn matmul<T: GemmElem>(
                     T::gemm(m, n, k, a, ai, b, bi, ci, accumulate);
                 }
             }
+        };
+        let mn = m * n;
+        if mn > 0 && batch_threads(batch, m, n, k, std::mem::size_of::<T>()) {
+            // Each product alone is too small for the kernel to thread (attention's 64 x 64
+            // heads), so the products are spread over the pool instead, as ATen's `bmm` does with
+            // `at::parallel_for` over the batch: each is still computed by the one serial
+            // kernel, so the bits are the serial loop's.
+            use rayon::prelude::*;
+            dst[..len]
+                .par_chunks_mut(mn)
+                .enumerate()
+                .for_each(|(i, ci)| product(i, ci));
+        } else {
+            for i in 0..batch {
+                product(i, &mut dst[i * mn..(i + 1) * mn]);
+            }
         }
     }
     if !accumulate {
@@ -301,6 +316,16 @@ pub(crate) fn matmul<T: GemmElem>(
         unsafe { out.set_len(len) };
     }
     out
+}
+
+/// Whether a batch of `batch` products of `m x k` by `k x n` is spread over the thread pool: each
+/// product below the kernel's own threading threshold, the batch together above it.
+fn batch_threads(batch: usize, m: usize, n: usize, k: usize, elem: usize) -> bool {
+    let work = m * n * k * elem;
+    batch > 1
+        && rayon::current_num_threads() > 1
+        && work < PARALLEL_THRESHOLD_BYTES
+        && work * batch >= PARALLEL_THRESHOLD_BYTES
 }
 
 /// Reference triple loop, used for integers and as the ground truth in tests.
@@ -424,5 +449,31 @@ pub(crate) mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn threaded_batches_match_the_serial_loop_bit_for_bit() {
+        // 128 products of 64 x 32 by 32 x 64 (attention's heads), the second operand transposed.
+        let (batch, m, k, n) = (128usize, 64usize, 32usize, 64usize);
+        assert!(batch_threads(batch, m, n, k, 4) || rayon::current_num_threads() < 2);
+        let a: Vec<f32> = lcg(batch * m * k, 7).iter().map(|&v| v as f32).collect();
+        let b: Vec<f32> = lcg(batch * k * n, 8).iter().map(|&v| v as f32).collect();
+        let la = Layout {
+            shape: Shape::new(&[batch, m, k]),
+            strides: [m * k, k, 1].into_iter().collect(),
+            offset: 0,
+        };
+        let lb = Layout {
+            shape: Shape::new(&[batch, k, n]),
+            strides: [k * n, 1, k].into_iter().collect(),
+            offset: 0,
+        };
+        let (two, one) = crate::kernels::cpu::norm::tests::two_and_one(|| {
+            matmul(&a, &la, &b, &lb, None)
+                .iter()
+                .map(|x| x.to_bits())
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(two, one);
     }
 }

@@ -19,6 +19,7 @@ use crate::backend::LayerNormBackwardArgs;
 use crate::dtype::Float;
 use crate::shape::Layout;
 use crate::storage::CpuStorage;
+use rayon::prelude::*;
 
 /// What a layer norm's forward returns: the output and each row's mean and `rstd`.
 pub(crate) struct LayerNormOut<T> {
@@ -45,15 +46,55 @@ pub(crate) fn layer_norm<T: Float>(
         mean: super::alloc::filled(rows, T::zero()),
         rstd: super::alloc::filled(rows, T::zero()),
     };
-    dispatch(Forward {
-        x,
-        n,
-        weight,
-        bias,
-        eps,
-        out: &mut out,
-    });
+    let LayerNormOut { y, mean, rstd } = &mut out;
+    match row_chunk(x.len(), n) {
+        Some(r) => (x.par_chunks(r * n), y.par_chunks_mut(r * n))
+            .into_par_iter()
+            .zip(mean.par_chunks_mut(r).zip(rstd.par_chunks_mut(r)))
+            .for_each(|((x, y), (mean, rstd))| {
+                dispatch(Forward {
+                    x,
+                    n,
+                    weight,
+                    bias,
+                    eps,
+                    y,
+                    mean,
+                    rstd,
+                })
+            }),
+        None => dispatch(Forward {
+            x,
+            n,
+            weight,
+            bias,
+            eps,
+            y,
+            mean,
+            rstd,
+        }),
+    }
     out
+}
+
+/// The first `len` values of `s` (nothing when `s` is empty: a gradient not asked for), `s`
+/// left with the rest.
+fn split_front<'a>(s: &mut &'a mut [f64], len: usize) -> &'a mut [f64] {
+    if s.is_empty() {
+        return &mut [];
+    }
+    let (head, tail) = std::mem::take(s).split_at_mut(len);
+    *s = tail;
+    head
+}
+
+/// Rows per task when `len` values in rows of `n` are worth threading, `None` to stay on the
+/// calling thread. Rows are computed independently (ATen's kernels `parallel_for` over rows
+/// too), so the bits do not depend on the split.
+pub(super) fn row_chunk(len: usize, n: usize) -> Option<usize> {
+    let rows = len / n.max(1);
+    let tasks = super::parallel::tasks(len).min(rows);
+    (tasks > 1).then(|| rows.div_ceil(tasks))
 }
 
 /// The gradients of a layer norm, each `None` unless asked for.
@@ -83,17 +124,71 @@ pub(crate) fn layer_norm_backward<T: Float>(
     let mut dx = needs[0].then(|| super::alloc::filled(x.len(), T::zero()));
     let mut dw = vec![0.0f64; if needs[1] { n } else { 0 }];
     let mut db = vec![0.0f64; if needs[2] { n } else { 0 }];
-    dispatch(Backward {
-        dy,
-        x,
-        mean,
-        rstd,
-        weight,
-        n,
-        dx: dx.as_deref_mut(),
-        dw: &mut dw,
-        db: &mut db,
-    });
+    match row_chunk(x.len(), n) {
+        Some(r) => {
+            // The input's gradient by rows; the parameters' by columns, each column summed
+            // over the rows in order by one task, so both have the serial loop's bits.
+            if let Some(dx) = dx.as_deref_mut() {
+                (
+                    dy.par_chunks(r * n),
+                    x.par_chunks(r * n),
+                    dx.par_chunks_mut(r * n),
+                )
+                    .into_par_iter()
+                    .zip(mean.par_chunks(r).zip(rstd.par_chunks(r)))
+                    .for_each(|((dy, x, dx), (mean, rstd))| {
+                        dispatch(Backward {
+                            dy,
+                            x,
+                            mean,
+                            rstd,
+                            weight,
+                            n,
+                            dx: Some(dx),
+                            cols: 0,
+                            dw: &mut [],
+                            db: &mut [],
+                        })
+                    });
+            }
+            if needs[1] || needs[2] {
+                let tasks = rayon::current_num_threads().min(n);
+                let c = n.div_ceil(tasks);
+                let (mut w, mut b) = (&mut dw[..], &mut db[..]);
+                let mut pieces = Vec::with_capacity(tasks);
+                for j in (0..n).step_by(c) {
+                    let len = c.min(n - j);
+                    pieces.push((j, split_front(&mut w, len), split_front(&mut b, len)));
+                }
+                pieces.into_par_iter().for_each(|(cols, dw, db)| {
+                    dispatch(Backward {
+                        dy,
+                        x,
+                        mean,
+                        rstd,
+                        weight,
+                        n,
+                        dx: None,
+                        cols,
+                        dw,
+                        db,
+                    })
+                });
+            }
+        }
+        None => dispatch(Backward {
+            dy,
+            x,
+            mean,
+            rstd,
+            weight,
+            n,
+            dx: dx.as_deref_mut(),
+            cols: 0,
+            dw: &mut dw,
+            db: &mut db,
+        }),
+    }
     let round = |v: Vec<f64>| {
         let mut out = super::alloc::buffer(v.len());
         out.extend(v.into_iter().map(T::from_f64));
@@ -154,17 +249,20 @@ struct Forward<'a, T> {
     weight: Option<&'a [T]>,
     bias: Option<&'a [T]>,
     eps: f64,
-    out: &'a mut LayerNormOut<T>,
+    y: &'a mut [T],
+    mean: &'a mut [T],
+    rstd: &'a mut [T],
 }
 
 impl<T: Float> Body for Forward<'_, T> {
     #[inline(always)]
     fn run(self) {
-        forward_body(self.x, self.n, self.weight, self.bias, self.eps, self.out)
+        forward_body(self)
     }
 }
 
-/// The backward's operands (`dw`, `db` empty when not wanted).
+/// The backward's operands: `dw`, `db` (empty when not wanted) hold columns `cols..` of the
+/// parameters' gradients.
 struct Backward<'a, T> {
     dy: &'a [T],
     x: &'a [T],
@@ -173,6 +271,7 @@ struct Backward<'a, T> {
     weight: Option<&'a [T]>,
     n: usize,
     dx: Option<&'a mut [T]>,
+    cols: usize,
     dw: &'a mut [f64],
     db: &'a mut [f64],
 }
@@ -180,121 +279,150 @@ struct Backward<'a, T> {
 impl<T: Float> Body for Backward<'_, T> {
     #[inline(always)]
     fn run(self) {
-        backward_body(
-            self.dy,
-            self.x,
-            self.mean,
-            self.rstd,
-            self.weight,
-            self.n,
-            self.dx,
-            self.dw,
-            self.db,
-        )
+        backward_body(self)
     }
 }
 
-/// Eight partial sums of a row (vectorisable), added together at the end.
+/// The eight partial sums' total, in the fixed order of the kernels' reductions.
 #[inline(always)]
-fn sum8(len: usize, f: impl Fn(usize) -> f64) -> f64 {
-    let mut acc = [0.0f64; 8];
-    let full = len / 8 * 8;
-    let mut i = 0;
-    while i < full {
-        for (l, a) in acc.iter_mut().enumerate() {
-            *a += f(i + l);
-        }
-        i += 8;
-    }
-    for j in full..len {
-        acc[0] += f(j);
-    }
+fn fold8(acc: [f64; 8]) -> f64 {
     ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
 }
 
+/// Eight partial sums of `f` over a row (lane `l` takes elements `8i + l`, the tail goes to
+/// lane 0), added together at the end: whole 8-element blocks, so the loop vectorises with no
+/// bounds checks.
 #[inline(always)]
-fn forward_body<T: Float>(
-    x: &[T],
-    n: usize,
-    weight: Option<&[T]>,
-    bias: Option<&[T]>,
-    eps: f64,
-    out: &mut LayerNormOut<T>,
-) {
+fn sum8<T: Float>(xs: &[T], f: impl Fn(T) -> f64) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let (blocks, tail) = xs.as_chunks::<8>();
+    for b in blocks {
+        for l in 0..8 {
+            acc[l] += f(b[l]);
+        }
+    }
+    for &v in tail {
+        acc[0] += f(v);
+    }
+    fold8(acc)
+}
+
+/// `(Σ g·w·x, Σ g·w)` over a row, each summed as [`sum8`] sums (one pass for both).
+#[inline(always)]
+fn grad_sums<T: Float>(g: &[T], x: &[T], w: &[f64]) -> (f64, f64) {
+    let (mut p, mut q) = ([0.0f64; 8], [0.0f64; 8]);
+    let ((gb, gt), (xb, xt), (wb, wt)) =
+        (g.as_chunks::<8>(), x.as_chunks::<8>(), w.as_chunks::<8>());
+    for ((g, x), w) in gb.iter().zip(xb).zip(wb) {
+        for l in 0..8 {
+            let gw = g[l].to_f64() * w[l];
+            p[l] += gw * x[l].to_f64();
+            q[l] += gw;
+        }
+    }
+    for ((g, x), w) in gt.iter().zip(xt).zip(wt) {
+        let gw = g.to_f64() * w;
+        p[0] += gw * x.to_f64();
+        q[0] += gw;
+    }
+    (fold8(p), fold8(q))
+}
+
+#[inline(always)]
+fn forward_body<T: Float>(f: Forward<'_, T>) {
+    let Forward {
+        x,
+        n,
+        weight,
+        bias,
+        eps,
+        y,
+        mean: means,
+        rstd: rstds,
+    } = f;
     let inv_n = 1.0 / n as f64;
-    let rows = x.chunks_exact(n).zip(out.y.chunks_exact_mut(n));
+    let rows = x.chunks_exact(n).zip(y.chunks_exact_mut(n));
     for (i, (xr, yr)) in rows.enumerate() {
-        let mean = sum8(n, |j| xr[j].to_f64()) * inv_n;
-        let var = sum8(n, |j| {
-            let d = xr[j].to_f64() - mean;
+        let mean = sum8(xr, |v| v.to_f64()) * inv_n;
+        let var = sum8(xr, |v| {
+            let d = v.to_f64() - mean;
             d * d
         }) * inv_n;
         let (mean_t, rstd_t) = (T::from_f64(mean), T::from_f64(1.0 / (var + eps).sqrt()));
-        out.mean[i] = mean_t;
-        out.rstd[i] = rstd_t;
+        means[i] = mean_t;
+        rstds[i] = rstd_t;
         let (m, a) = (mean_t.to_f64(), rstd_t.to_f64());
         match (weight, bias) {
             (Some(w), Some(b)) => {
-                for j in 0..n {
-                    let v = (xr[j].to_f64() - m) * a * w[j].to_f64() + b[j].to_f64();
-                    yr[j] = T::from_f64(v);
+                for (((y, &x), &w), &b) in yr.iter_mut().zip(xr).zip(&w[..n]).zip(&b[..n]) {
+                    *y = T::from_f64((x.to_f64() - m) * a * w.to_f64() + b.to_f64());
                 }
             }
             (Some(w), None) => {
-                for j in 0..n {
-                    yr[j] = T::from_f64((xr[j].to_f64() - m) * a * w[j].to_f64());
+                for ((y, &x), &w) in yr.iter_mut().zip(xr).zip(&w[..n]) {
+                    *y = T::from_f64((x.to_f64() - m) * a * w.to_f64());
                 }
             }
             (None, Some(b)) => {
-                for j in 0..n {
-                    yr[j] = T::from_f64((xr[j].to_f64() - m) * a + b[j].to_f64());
+                for ((y, &x), &b) in yr.iter_mut().zip(xr).zip(&b[..n]) {
+                    *y = T::from_f64((x.to_f64() - m) * a + b.to_f64());
                 }
             }
             (None, None) => {
-                for j in 0..n {
-                    yr[j] = T::from_f64((xr[j].to_f64() - m) * a);
+                for (y, &x) in yr.iter_mut().zip(xr) {
+                    *y = T::from_f64((x.to_f64() - m) * a);
                 }
             }
         }
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn backward_body<T: Float>(
-    dy: &[T],
-    x: &[T],
-    mean: &[T],
-    rstd: &[T],
-    weight: Option<&[T]>,
-    n: usize,
-    mut dx: Option<&mut [T]>,
-    dw: &mut [f64],
-    db: &mut [f64],
-) {
+fn backward_body<T: Float>(b: Backward<'_, T>) {
+    let Backward {
+        dy,
+        x,
+        mean,
+        rstd,
+        weight,
+        n,
+        mut dx,
+        cols,
+        dw,
+        db,
+    } = b;
     let inv_n = 1.0 / n as f64;
-    let w = |j: usize| weight.map_or(1.0, |w| w[j].to_f64());
+    // The weight in float64 once (ones without it: `g · 1.0` is `g` exactly, so the bits are
+    // those of the formula without the factor).
+    let w: Vec<f64> = if dx.is_some() {
+        match weight {
+            Some(w) => w[..n].iter().map(|v| v.to_f64()).collect(),
+            None => vec![1.0; n],
+        }
+    } else {
+        Vec::new()
+    };
     for (i, (gr, xr)) in dy.chunks_exact(n).zip(x.chunks_exact(n)).enumerate() {
         let (m, a) = (mean[i].to_f64(), rstd[i].to_f64());
         if let Some(dx) = dx.as_deref_mut() {
-            let ds = sum8(n, |j| gr[j].to_f64() * w(j) * xr[j].to_f64());
-            let dsum = sum8(n, |j| gr[j].to_f64() * w(j));
+            let (ds, dsum) = grad_sums(gr, xr, &w);
             let b = (dsum * m - ds) * a * a * a * inv_n;
             let c = -b * m - dsum * a * inv_n;
             let dxr = &mut dx[i * n..(i + 1) * n];
-            for j in 0..n {
-                let v = a * gr[j].to_f64() * w(j) + b * xr[j].to_f64() + c;
-                dxr[j] = T::from_f64(v);
+            for (((d, &g), &x), &w) in dxr.iter_mut().zip(gr).zip(xr).zip(&w) {
+                *d = T::from_f64(a * g.to_f64() * w + b * x.to_f64() + c);
             }
         }
         if !dw.is_empty() {
-            for j in 0..n {
-                dw[j] += gr[j].to_f64() * ((xr[j].to_f64() - m) * a);
+            let (gr, xr) = (&gr[cols..cols + dw.len()], &xr[cols..cols + dw.len()]);
+            for ((d, &g), &x) in dw.iter_mut().zip(gr).zip(xr) {
+                *d += g.to_f64() * ((x.to_f64() - m) * a);
             }
         }
         if !db.is_empty() {
-            for j in 0..n {
-                db[j] += gr[j].to_f64();
+            let gr = &gr[cols..cols + db.len()];
+            for (d, &g) in db.iter_mut().zip(gr) {
+                *d += g.to_f64();
             }
         }
     }
@@ -383,7 +511,7 @@ pub(crate) fn layer_norm_backward_storage<'a>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// The composed formula in float64, row by row.
@@ -464,5 +592,65 @@ mod tests {
                 layer_norm_backward(&dy, &x, &out.mean, &out.rstd, None, n, [true, false, false]);
             assert!(g.weight.is_none() && g.bias.is_none() && g.input.is_some());
         }
+    }
+
+    /// `f` on a pool of 2 threads and on a pool of 1 (the serial loops).
+    pub(in crate::kernels::cpu) fn two_and_one<R: Send>(f: impl Fn() -> R + Sync) -> (R, R) {
+        let pool = |n| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .unwrap()
+        };
+        (pool(2).install(&f), pool(1).install(&f))
+    }
+
+    #[test]
+    fn threaded_rows_match_the_serial_loop_bit_for_bit() {
+        // 2051 rows of 128 (the transformer's layer norm; an odd row count) and of 67.
+        for n in [128usize, 67] {
+            let len = 2051 * n;
+            assert!(row_chunk(len, n).is_some() || rayon::current_num_threads() < 2);
+            let x: Vec<f32> = (0..len)
+                .map(|i| ((i * 7919) % 1013) as f32 * 0.01 - 5.0)
+                .collect();
+            let dy: Vec<f32> = (0..len)
+                .map(|i| ((i * 104729) % 997) as f32 * 0.003 - 1.5)
+                .collect();
+            let w: Vec<f32> = (0..n).map(|j| 1.0 + j as f32 * 0.01).collect();
+            let b: Vec<f32> = (0..n).map(|j| j as f32 * -0.02).collect();
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            let (two, one) = two_and_one(|| {
+                let o = layer_norm(&x, n, Some(&w), Some(&b), 1e-5);
+                let g = layer_norm_backward(&dy, &x, &o.mean, &o.rstd, Some(&w), n, [true; 3]);
+                let only_w =
+                    layer_norm_backward(&dy, &x, &o.mean, &o.rstd, None, n, [false, true, false]);
+                let sm = super::super::softmax::softmax_rows(&x, n, true);
+                let smb = super::super::softmax::softmax_backward_rows(&dy, &sm, n);
+                [
+                    bits(&o.y),
+                    bits(&o.mean),
+                    bits(&o.rstd),
+                    bits(&g.input.unwrap()),
+                    bits(&g.weight.unwrap()),
+                    bits(&g.bias.unwrap()),
+                    bits(&only_w.weight.unwrap()),
+                    bits(&sm),
+                    bits(&smb),
+                ]
+            });
+            assert!(only_w_none_check(n));
+            for (k, (a, b)) in two.iter().zip(&one).enumerate() {
+                assert_eq!(a, b, "n {n}, output {k}");
+            }
+        }
+    }
+
+    /// Without `dx`, only the parameter gradient asked for is returned.
+    fn only_w_none_check(n: usize) -> bool {
+        let x = vec![0.5f64; 2051 * n];
+        let o = layer_norm(&x, n, None, None, 1e-5);
+        let g = layer_norm_backward(&x, &x, &o.mean, &o.rstd, None, n, [false, true, false]);
+        g.input.is_none() && g.bias.is_none() && g.weight.map(|w| w.len()) == Some(n)
     }
 }

@@ -192,7 +192,19 @@ pub(crate) fn sum_cols<T: SumLanes>(data: &[T], rows: usize, cols: usize) -> Vec
     };
     let mut out = super::alloc::filled(cols, T::zero());
     let (head, tail) = out.split_at_mut(grouped);
-    if grouped > 0 {
+    let group = if cols >= lanes { 4 * lanes } else { 4 };
+    let tasks = super::parallel::tasks(rows * cols).min(grouped / group);
+    if tasks > 1 {
+        // Each column's cascade is independent of the others', so the columns are cut (at
+        // whole groups) among threads with the same bits.
+        use rayon::prelude::*;
+        let chunk = (grouped / group).div_ceil(tasks) * group;
+        head.par_chunks_mut(chunk).enumerate().for_each(|(t, out)| {
+            let c0 = t * chunk;
+            let c1 = c0 + out.len();
+            multi_row_sum_cols(rows, |i| &data[i * cols + c0..i * cols + c1], out);
+        });
+    } else if grouped > 0 {
         multi_row_sum_cols(rows, |i| &data[i * cols..i * cols + grouped], head);
     }
     if grouped < cols {

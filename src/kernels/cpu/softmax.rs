@@ -6,13 +6,14 @@
 //! vectorised one of `vmath.rs` (libm's bits but in a few cases per million), where PyTorch
 //! runs its own vectorised `exp_u20`. Log-softmax keeps its own kernel (`reduce.rs`).
 
-use super::norm::{Body, dispatch};
+use super::norm::{Body, dispatch, row_chunk};
 use super::reduce::SumLanes;
 use super::strided::contiguous_cow;
 use crate::backend::vmath;
 use crate::dtype::Float;
 use crate::shape::Layout;
 use crate::storage::CpuStorage;
+use rayon::prelude::*;
 
 /// An element type softmax runs on: its `exp`, vectorisable for float32.
 pub(crate) trait SoftmaxElem: Float + SumLanes {
@@ -82,12 +83,18 @@ pub(crate) fn softmax_rows<T: SoftmaxElem>(x: &[T], n: usize, safe: bool) -> Vec
     if n == 0 {
         return out;
     }
-    dispatch(Forward {
-        x,
-        n,
-        safe,
-        out: &mut out,
-    });
+    match row_chunk(x.len(), n) {
+        Some(r) => out
+            .par_chunks_mut(r * n)
+            .zip(x.par_chunks(r * n))
+            .for_each(|(out, x)| dispatch(Forward { x, n, safe, out })),
+        None => dispatch(Forward {
+            x,
+            n,
+            safe,
+            out: &mut out,
+        }),
+    }
     out
 }
 
@@ -131,12 +138,21 @@ pub(crate) fn softmax_backward_rows<T: SoftmaxElem>(grad: &[T], y: &[T], n: usiz
     if n == 0 {
         return out;
     }
-    dispatch(Backward {
-        grad,
-        y,
-        n,
-        out: &mut out,
-    });
+    match row_chunk(grad.len(), n) {
+        Some(r) => (
+            grad.par_chunks(r * n),
+            y.par_chunks(r * n),
+            out.par_chunks_mut(r * n),
+        )
+            .into_par_iter()
+            .for_each(|(grad, y, out)| dispatch(Backward { grad, y, n, out })),
+        None => dispatch(Backward {
+            grad,
+            y,
+            n,
+            out: &mut out,
+        }),
+    }
     out
 }
 
