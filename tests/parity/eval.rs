@@ -402,7 +402,14 @@ pub fn call(name: &str, a: &Args) -> EvalResult {
         "torch.sigmoid" | "F.sigmoid" => t(0, "input")?.sigmoid(),
         "torch.clamp" => {
             a.only(&["min", "max"], 3)?;
-            t(0, "input")?.clamp(a.opt_f64(1, "min")?, a.opt_f64(2, "max")?)
+            let bound = |i: usize, n: &str| a.get(i, n).and_then(|v| v.tensor().ok());
+            let (lo, hi) = (bound(1, "min"), bound(2, "max"));
+            if lo.is_some() || hi.is_some() {
+                // Tensor bounds (issue 10's ops_breadth); numbers and tensors are not mixed.
+                t(0, "input")?.clamp_tensor(lo.as_ref(), hi.as_ref())
+            } else {
+                t(0, "input")?.clamp(a.opt_f64(1, "min")?, a.opt_f64(2, "max")?)
+            }
         }
         "F.relu" | "torch.relu" => t(0, "input")?.relu(),
         "F.leaky_relu" => {
@@ -531,7 +538,10 @@ pub fn call(name: &str, a: &Args) -> EvalResult {
                 None => Tensor::full(shape, value),
             }
         }
-        other => return unsupported(format!("function {other}")),
+        other => {
+            return super::breadth::call(other, a)
+                .unwrap_or_else(|| unsupported(format!("function {other}")));
+        }
     };
     Ok(Value::Tensor(out))
 }
@@ -644,7 +654,10 @@ pub fn method(name: &str, this: Value, a: &Args) -> EvalResult {
         "normal_" => x.normal_(a.f64_or(0, "mean", 0.0)?, a.f64_or(1, "std", 1.0)?),
         "double" => x.double(),
         "float" => x.float(),
-        other => return unsupported(format!("method {other}")),
+        other => {
+            return super::breadth::method(other, &x, a)
+                .unwrap_or_else(|| unsupported(format!("method {other}")));
+        }
     };
     Ok(Value::Tensor(out))
 }

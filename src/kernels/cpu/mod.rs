@@ -3,7 +3,8 @@
 //! `Layout`: allocation (`alloc.rs`, the one place outputs are allocated, over the cache of freed
 //! buffers in `buffer_pool.rs`), strided copies and elementwise loops (`strided.rs`, threaded
 //! above a size by `parallel.rs`), reductions in PyTorch's summation order (`reduce.rs`),
-//! layer norm and softmax rows (`norm.rs`, `softmax.rs`),
+//! layer norm and softmax rows (`norm.rs`, `softmax.rs`), cumulative sums and products
+//! (`scan.rs`),
 //! matrix products (`gemm.rs`), indexing (`index.rs`), PyTorch's random distributions
 //! (`random.rs`, `avx_mathfun.rs`) and the optimizers' fused updates (`fused.rs`).
 
@@ -20,5 +21,6 @@ mod parallel;
 pub(crate) mod pool;
 pub(crate) mod random;
 pub(crate) mod reduce;
+mod scan;
 pub(crate) mod softmax;
 pub(crate) mod strided;
