@@ -123,8 +123,16 @@ fn positive(t: Tensor) -> Tensor {
 fn check_unary_ops(c: &mut Checks, g: &Generator, ops: &[(&str, Unary, Domain)]) {
     for &(name, op, domain) in ops {
         let f = move |v: &[Tensor]| op(&v[0]);
-        c.check(&format!("{name} contiguous"), f, &[domain(randn(g, &[3, 4]))]);
-        c.check(&format!("{name} transposed"), f, &[domain(randn_t(g, &[3, 4]))]);
+        c.check(
+            &format!("{name} contiguous"),
+            f,
+            &[domain(randn(g, &[3, 4]))],
+        );
+        c.check(
+            &format!("{name} transposed"),
+            f,
+            &[domain(randn_t(g, &[3, 4]))],
+        );
         c.check(&format!("{name} 0-dim"), f, &[domain(randn(g, &[]))]);
     }
 }
@@ -144,7 +152,11 @@ fn math_more() {
         ("acos", |x| x.acos(), |t| map(t, |x| x.tanh() * 0.8)),
         ("atan", |x| x.atan(), same),
         // away from the integers, where frac jumps
-        ("frac", |x| x.frac(), |t| map(t, |x| x.trunc() + 0.5 * x.fract().signum())),
+        (
+            "frac",
+            |x| x.frac(),
+            |t| map(t, |x| x.trunc() + 0.5 * x.fract().signum()),
+        ),
         (
             "fmod by a number",
             |x| x.fmod(1.5),
@@ -158,19 +170,37 @@ fn math_more() {
     ];
     check_unary_ops(&mut c, &g, &ops);
     let (a, b) = (randn(&g, &[3, 4]), randn(&g, &[4]));
-    c.check("atan2 broadcast", |v| v[0].atan2(&v[1]), &[a.clone(), b.clone()]);
+    c.check(
+        "atan2 broadcast",
+        |v| v[0].atan2(&v[1]),
+        &[a.clone(), b.clone()],
+    );
     c.check(
         "fmod by a tensor",
         |v| v[0].fmod(&v[1]),
-        &[map(randn(&g, &[3, 4]), |x| x.abs() + 0.3), map(randn(&g, &[4]), |x| x.abs() + 2.0)],
+        &[
+            map(randn(&g, &[3, 4]), |x| x.abs() + 0.3),
+            map(randn(&g, &[4]), |x| x.abs() + 2.0),
+        ],
     );
     c.check(
         "remainder by a tensor",
         |v| v[0].remainder(&v[1]),
-        &[map(randn(&g, &[3, 4]), |x| x.abs() + 0.3), map(randn(&g, &[4]), |x| x.abs() + 2.0)],
+        &[
+            map(randn(&g, &[3, 4]), |x| x.abs() + 0.3),
+            map(randn(&g, &[4]), |x| x.abs() + 2.0),
+        ],
     );
-    c.check("lerp", |v| v[0].lerp(&v[1], 0.3), &[randn(&g, &[3, 4]), randn(&g, &[4])]);
-    c.check("lerp weight 0.7", |v| v[0].lerp(&v[1], 0.7), &[randn(&g, &[3, 4]), randn_t(&g, &[3, 4])]);
+    c.check(
+        "lerp",
+        |v| v[0].lerp(&v[1], 0.3),
+        &[randn(&g, &[3, 4]), randn(&g, &[4])],
+    );
+    c.check(
+        "lerp weight 0.7",
+        |v| v[0].lerp(&v[1], 0.7),
+        &[randn(&g, &[3, 4]), randn_t(&g, &[3, 4])],
+    );
     c.check(
         "addcmul",
         |v| v[0].addcmul(&v[1], &v[2], 0.5),
@@ -179,16 +209,36 @@ fn math_more() {
     c.check(
         "addcdiv",
         |v| v[0].addcdiv(&v[1], &v[2], -2.0),
-        &[randn(&g, &[3, 4]), randn(&g, &[3, 4]), positive(randn(&g, &[3, 4]))],
+        &[
+            randn(&g, &[3, 4]),
+            randn(&g, &[3, 4]),
+            positive(randn(&g, &[3, 4])),
+        ],
     );
     // bounds apart from x by more than the finite-difference step
     let x = map(randn(&g, &[3, 4]), |x| (x * 4.0).round() / 2.0 + 0.25);
     let lo = map(randn(&g, &[4]), |x| (x * 4.0).round() / 2.0);
     let hi = map(randn(&g, &[4]), |x| (x * 4.0).round() / 2.0 + 1.0);
-    c.check("clamp tensor bounds", |v| v[0].clamp_tensor(Some(&v[1]), Some(&v[2])), &[x.clone(), lo.clone(), hi.clone()]);
-    c.check("clamp tensor min", |v| v[0].clamp_tensor(Some(&v[1]), None), &[x.clone(), lo]);
-    c.check("clamp tensor max", |v| v[0].clamp_tensor(None, Some(&v[1])), &[x, hi]);
-    c.check("nan_to_num", |v| v[0].nan_to_num(0.0, None, None), &[randn(&g, &[3, 4])]);
+    c.check(
+        "clamp tensor bounds",
+        |v| v[0].clamp_tensor(Some(&v[1]), Some(&v[2])),
+        &[x.clone(), lo.clone(), hi.clone()],
+    );
+    c.check(
+        "clamp tensor min",
+        |v| v[0].clamp_tensor(Some(&v[1]), None),
+        &[x.clone(), lo],
+    );
+    c.check(
+        "clamp tensor max",
+        |v| v[0].clamp_tensor(None, Some(&v[1])),
+        &[x, hi],
+    );
+    c.check(
+        "nan_to_num",
+        |v| v[0].nan_to_num(0.0, None, None),
+        &[randn(&g, &[3, 4])],
+    );
     c.finish();
 }
 
@@ -197,13 +247,29 @@ fn activations_more() {
     let g = gen_seeded(102);
     let mut c = Checks::new("activations_more");
     let ops: [(&str, Unary, Domain); 9] = [
-        ("hardtanh", |x| x.hardtanh(-0.5, 0.5), |t| away_from(t, &[-0.5, 0.5])),
-        ("relu6", |x| x.mul(4.0).relu6(), |t| away_from(t, &[0.0, 1.5])),
+        (
+            "hardtanh",
+            |x| x.hardtanh(-0.5, 0.5),
+            |t| away_from(t, &[-0.5, 0.5]),
+        ),
+        (
+            "relu6",
+            |x| x.mul(4.0).relu6(),
+            |t| away_from(t, &[0.0, 1.5]),
+        ),
         ("selu", |x| x.selu(), |t| away_from(t, &[0.0])),
         ("celu", |x| x.celu(0.5), |t| away_from(t, &[0.0])),
         ("mish", |x| x.mish(), same),
-        ("hardswish", |x| x.mul(3.0).hardswish(), |t| away_from(t, &[-1.0, 1.0])),
-        ("hardsigmoid", |x| x.mul(3.0).hardsigmoid(), |t| away_from(t, &[-1.0, 1.0])),
+        (
+            "hardswish",
+            |x| x.mul(3.0).hardswish(),
+            |t| away_from(t, &[-1.0, 1.0]),
+        ),
+        (
+            "hardsigmoid",
+            |x| x.mul(3.0).hardsigmoid(),
+            |t| away_from(t, &[-1.0, 1.0]),
+        ),
         ("softsign", |x| x.softsign(), |t| away_from(t, &[0.0])),
         ("elu", |x| x.elu(1.0), |t| away_from(t, &[0.0])),
     ];
@@ -211,8 +277,16 @@ fn activations_more() {
     c.check("glu dim 0", |v| v[0].glu(0), &[randn(&g, &[4, 3])]);
     c.check("glu transposed", |v| v[0].glu(-1), &[randn_t(&g, &[3, 4])]);
     let x = away_from(randn(&g, &[2, 3, 4]), &[0.0]);
-    c.check("prelu per channel", |v| v[0].prelu(&v[1]), &[x.clone(), randn(&g, &[3])]);
-    c.check("prelu one weight", |v| v[0].prelu(&v[1]), &[x, randn(&g, &[1])]);
+    c.check(
+        "prelu per channel",
+        |v| v[0].prelu(&v[1]),
+        &[x.clone(), randn(&g, &[3])],
+    );
+    c.check(
+        "prelu one weight",
+        |v| v[0].prelu(&v[1]),
+        &[x, randn(&g, &[1])],
+    );
     c.finish();
 }
 
@@ -221,18 +295,42 @@ fn shape_and_products() {
     let g = gen_seeded(103);
     let mut c = Checks::new("shape_and_products");
     c.check("flip", |v| v[0].flip(&[0, -1]), &[randn_t(&g, &[3, 4])]);
-    c.check("roll", |v| v[0].roll(&[2, -1], &[1, 0]), &[randn(&g, &[3, 4])]);
-    c.check("roll flat", |v| v[0].roll(&[5], &[]), &[randn_t(&g, &[3, 4])]);
+    c.check(
+        "roll",
+        |v| v[0].roll(&[2, -1], &[1, 0]),
+        &[randn(&g, &[3, 4])],
+    );
+    c.check(
+        "roll flat",
+        |v| v[0].roll(&[5], &[]),
+        &[randn_t(&g, &[3, 4])],
+    );
     c.check("tril", |v| v[0].tril(0), &[randn(&g, &[2, 3, 4])]);
     c.check("triu", |v| v[0].triu(1), &[randn_t(&g, &[3, 4])]);
     c.check("repeat", |v| v[0].repeat(&[2, 1, 3]), &[randn(&g, &[3, 4])]);
-    c.check("repeat_interleave", |v| v[0].repeat_interleave(2, Some(0)), &[randn(&g, &[3, 4])]);
-    c.check("repeat_interleave flat", |v| v[0].repeat_interleave(3, None), &[randn_t(&g, &[3, 4])]);
-    c.check("outer", |v| v[0].outer(&v[1]), &[randn(&g, &[3]), randn(&g, &[5])]);
+    c.check(
+        "repeat_interleave",
+        |v| v[0].repeat_interleave(2, Some(0)),
+        &[randn(&g, &[3, 4])],
+    );
+    c.check(
+        "repeat_interleave flat",
+        |v| v[0].repeat_interleave(3, None),
+        &[randn_t(&g, &[3, 4])],
+    );
+    c.check(
+        "outer",
+        |v| v[0].outer(&v[1]),
+        &[randn(&g, &[3]), randn(&g, &[5])],
+    );
     c.check(
         "baddbmm",
         |v| Tensor::baddbmm(&v[0], &v[1], &v[2], 0.5, 2.0),
-        &[randn(&g, &[3, 4]), randn(&g, &[2, 3, 5]), randn(&g, &[2, 5, 4])],
+        &[
+            randn(&g, &[3, 4]),
+            randn(&g, &[2, 3, 5]),
+            randn(&g, &[2, 5, 4]),
+        ],
     );
     c.check(
         "addmm beta alpha",
@@ -243,15 +341,31 @@ fn shape_and_products() {
     c.check("cumsum dim 0", |v| v[0].cumsum(0), &[randn(&g, &[3, 4])]);
     c.check("cumprod", |v| v[0].cumprod(1), &[randn(&g, &[3, 4])]);
     c.check("prod", |v| v[0].prod(), &[randn(&g, &[3, 4])]);
-    c.check("prod dim", |v| v[0].prod_dim(1, false), &[randn_t(&g, &[3, 4])]);
-    c.check("prod dim keepdim", |v| v[0].prod_dim(0, true), &[randn(&g, &[3, 4])]);
+    c.check(
+        "prod dim",
+        |v| v[0].prod_dim(1, false),
+        &[randn_t(&g, &[3, 4])],
+    );
+    c.check(
+        "prod dim keepdim",
+        |v| v[0].prod_dim(0, true),
+        &[randn(&g, &[3, 4])],
+    );
     // One zero: the safe-zeros formulas.
     let z = map(randn(&g, &[3, 4]), |x| if x.abs() < 0.3 { 0.0 } else { x });
     let one_zero = map(randn(&g, &[3, 4]), |x| x);
     no_grad(|| one_zero.select(0, 1).select(0, 2).fill_(0.0));
-    c.check("cumprod with a zero", |v| v[0].cumprod(1), &[one_zero.clone()]);
+    c.check(
+        "cumprod with a zero",
+        |v| v[0].cumprod(1),
+        &[one_zero.clone()],
+    );
     c.check("prod with a zero", |v| v[0].prod(), &[one_zero.clone()]);
-    c.check("prod dim with a zero", |v| v[0].prod_dim(1, false), &[one_zero]);
+    c.check(
+        "prod dim with a zero",
+        |v| v[0].prod_dim(1, false),
+        &[one_zero],
+    );
     c.check("prod dim with zeros", |v| v[0].prod_dim(0, false), &[z]);
     c.finish();
 }
@@ -259,9 +373,18 @@ fn shape_and_products() {
 #[test]
 fn values_and_messages() {
     let t = Tensor::from_slice(&[-3.5f64, -1.0, 0.0, 2.5, 7.0], &[5]);
-    assert_eq!(t.floor_divide(2.0).to_vec::<f64>(), vec![-2.0, -1.0, 0.0, 1.0, 3.0]);
-    assert_eq!(t.remainder(-2.0).to_vec::<f64>(), vec![-1.5, -1.0, 0.0, -1.5, -1.0]);
-    assert_eq!(t.fmod(-2.0).to_vec::<f64>(), vec![-1.5, -1.0, 0.0, 0.5, 1.0]);
+    assert_eq!(
+        t.floor_divide(2.0).to_vec::<f64>(),
+        vec![-2.0, -1.0, 0.0, 1.0, 3.0]
+    );
+    assert_eq!(
+        t.remainder(-2.0).to_vec::<f64>(),
+        vec![-1.5, -1.0, 0.0, -1.5, -1.0]
+    );
+    assert_eq!(
+        t.fmod(-2.0).to_vec::<f64>(),
+        vec![-1.5, -1.0, 0.0, 0.5, 1.0]
+    );
     let i = Tensor::from_slice(&[-7i64, 7], &[2]);
     assert_eq!(i.remainder(3).to_vec::<i64>(), vec![2, 1]);
     assert_eq!(i.fmod(3).to_vec::<i64>(), vec![-1, 1]);
@@ -293,8 +416,14 @@ fn values_and_messages() {
 fn activation_modules() {
     use flambeau::nn::{self, Forward, Module};
     let reprs: Vec<(String, &str)> = vec![
-        (nn::Hardtanh::new().repr(), "Hardtanh(min_val=-1.0, max_val=1.0)"),
-        (nn::Hardtanh::with_bounds(-0.5, 2.0).repr(), "Hardtanh(min_val=-0.5, max_val=2.0)"),
+        (
+            nn::Hardtanh::new().repr(),
+            "Hardtanh(min_val=-1.0, max_val=1.0)",
+        ),
+        (
+            nn::Hardtanh::with_bounds(-0.5, 2.0).repr(),
+            "Hardtanh(min_val=-0.5, max_val=2.0)",
+        ),
         (nn::ReLU6::new().repr(), "ReLU6()"),
         (nn::ELU::new().repr(), "ELU(alpha=1.0)"),
         (nn::SELU::new().repr(), "SELU()"),
@@ -305,7 +434,10 @@ fn activation_modules() {
         (nn::LogSigmoid::new().repr(), "LogSigmoid()"),
         (nn::Softsign::new().repr(), "Softsign()"),
         (nn::GLU::new().repr(), "GLU(dim=-1)"),
-        (nn::PReLU::with_options(3, 0.1).repr(), "PReLU(num_parameters=3)"),
+        (
+            nn::PReLU::with_options(3, 0.1).repr(),
+            "PReLU(num_parameters=3)",
+        ),
     ];
     for (got, want) in reprs {
         assert_eq!(got, want);

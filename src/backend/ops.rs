@@ -453,7 +453,11 @@ fn remainder_float<T: Float>(a: T, b: T) -> T {
 fn remainder_int(a: i64, b: i64) -> i64 {
     check_zero_div(b);
     let r = a.wrapping_rem(b);
-    if r != 0 && ((r < 0) != (b < 0)) { r + b } else { r }
+    if r != 0 && ((r < 0) != (b < 0)) {
+        r + b
+    } else {
+        r
+    }
 }
 
 /// ATen's `div_floor_floating`: the quotient from `fmod`, rounded down, so `a == b * q + r`
@@ -477,7 +481,11 @@ fn div_floor_float<T: Float>(a: T, b: T) -> T {
     } else {
         // copysign(0, a / b)
         let s = a / b;
-        if s < T::zero() || (s == T::zero() && (T::one() / s) < T::zero()) { -T::zero() } else { T::zero() }
+        if s < T::zero() || (s == T::zero() && (T::one() / s) < T::zero()) {
+            -T::zero()
+        } else {
+            T::zero()
+        }
     }
 }
 
@@ -553,6 +561,12 @@ binary_ops! {
         let is = c::<T>(op.input_scale);
         g * is * (c::<T>(op.alpha) * c::<T>(op.scale)) * (x * is).exp()
     };
+    /// Bitwise and (integers; logical and for bools).
+    BitwiseAnd {} = "bitwise_and_cpu", int |a, b| a & b, bool |a, b| a & b;
+    /// Bitwise or.
+    BitwiseOr {} = "bitwise_or_cpu", int |a, b| a | b, bool |a, b| a | b;
+    /// Bitwise xor.
+    BitwiseXor {} = "bitwise_xor_cpu", int |a, b| a ^ b, bool |a, b| a ^ b;
     /// `atan2(a, b)`: the angle of the point `(b, a)`.
     Atan2 {} = "atan2_cpu", |op, a, b| a.atan2(b);
     /// C's `fmod`: the remainder with the dividend's sign.

@@ -66,7 +66,8 @@ pub use activation::{
     Dropout, GELU, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh,
 };
 pub use activation_more::{
-    CELU, ELU, GLU, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, Mish, PReLU, ReLU6, SELU, Softsign,
+    CELU, ELU, GLU, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, Mish, PReLU, ReLU6, SELU,
+    Softsign,
 };
 pub use container::Sequential;
 /// `#[derive(Module)]`: see the [`Module`] trait and the `flambeau-derive` crate.

@@ -219,7 +219,9 @@ impl Tensor {
     pub fn prod_dim(&self, dim: i64, keepdim: bool) -> Tensor {
         let out = no_grad(|| {
             if self.ndim() == 0 {
-                return self.cast_raw(accumulate_type(self.dtype())).clone_tensor_raw();
+                return self
+                    .cast_raw(accumulate_type(self.dtype()))
+                    .clone_tensor_raw();
             }
             let d = wrap_dim(dim, self.ndim());
             let n = self.dims()[d];
@@ -228,7 +230,8 @@ impl Tensor {
                 shape[d] = 1;
                 Tensor::ones_dtype(shape, accumulate_type(self.dtype()))
             } else {
-                self.cumulative_raw(dim, true).narrow(d as i64, n as i64 - 1, 1)
+                self.cumulative_raw(dim, true)
+                    .narrow(d as i64, n as i64 - 1, 1)
             };
             let r = if keepdim { r } else { r.squeeze_dim(d as i64) };
             r.clone_tensor_raw()

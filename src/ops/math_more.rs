@@ -242,7 +242,12 @@ backward_fn! {
 /// `a op b` in the promoted dtype of both (a number is a "wrapped number"), broadcast, without
 /// autograd; `float_op` ops compute integers as float32.
 #[track_caller]
-fn binary_op_raw<O: BinaryOp>(a: &Tensor, b: &TensorOrScalar, op: O, float_op: bool) -> Tensor {
+pub(super) fn binary_op_raw<O: BinaryOp>(
+    a: &Tensor,
+    b: &TensorOrScalar,
+    op: O,
+    float_op: bool,
+) -> Tensor {
     let promoted = match b {
         TensorOrScalar::Tensor(t) => result_type(a, t),
         TensorOrScalar::Scalar(s) => result_type_with_scalar(a.dtype(), *s),
@@ -454,7 +459,12 @@ impl Tensor {
     pub fn fmod(&self, other: impl Into<TensorOrScalar>) -> Tensor {
         let other = other.into();
         let out = binary_op_raw(self, &other, ops::Fmod {}, false);
-        self.record_mod(out, other, |a, b| FmodBackward1 { a, b }, || FmodBackward0 {})
+        self.record_mod(
+            out,
+            other,
+            |a, b| FmodBackward1 { a, b },
+            || FmodBackward0 {},
+        )
     }
 
     /// Python's `%`: the remainder of `self / other` with the sign of `other`
@@ -651,7 +661,10 @@ fn fused_out(
         for o in operands {
             shape = broadcast_shapes(&shape, o.dims()).dims().to_vec();
         }
-        let out = this.cast_raw(dtype).expand(shape.clone()).clone_tensor_raw();
+        let out = this
+            .cast_raw(dtype)
+            .expand(shape.clone())
+            .clone_tensor_raw();
         let ops: Vec<Tensor> = operands
             .iter()
             .map(|o| o.cast_raw(dtype).expand(shape.clone()))

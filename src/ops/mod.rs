@@ -10,6 +10,7 @@ pub(crate) mod conv;
 pub(crate) mod cumulative;
 pub(crate) mod fused;
 pub(crate) mod index;
+pub(crate) mod index_more;
 pub(crate) mod inplace;
 pub(crate) mod join;
 pub(crate) mod loss;

@@ -113,6 +113,49 @@ impl Tensor {
         )
     }
 
+    /// The minimum and maximum over `dims` (all when empty) (`torch.aminmax`).
+    ///
+    /// ```
+    /// use flambeau::tensor;
+    /// let (lo, hi) = tensor!([[1.0, 5.0, -2.0]]).aminmax(&[1], false);
+    /// assert_eq!((lo.to_vec::<f32>(), hi.to_vec::<f32>()), (vec![-2.0], vec![5.0]));
+    /// ```
+    #[track_caller]
+    pub fn aminmax(&self, dims: &[i64], keepdim: bool) -> (Tensor, Tensor) {
+        (
+            self.amin(dims.to_vec(), keepdim),
+            self.amax(dims.to_vec(), keepdim),
+        )
+    }
+
+    /// The mean of the non-NaN elements over `dims` (all when empty) (`torch.nanmean`:
+    /// PyTorch's `nansum / count` of the non-NaN elements).
+    ///
+    /// ```
+    /// use flambeau::tensor;
+    /// let m = tensor!([[1.0, f32::NAN, 3.0]]).nanmean(&[1], false);
+    /// assert_eq!(m.to_vec::<f32>(), vec![2.0]);
+    /// ```
+    #[track_caller]
+    pub fn nanmean(&self, dims: &[i64], keepdim: bool) -> Tensor {
+        if !self.dtype().is_float() {
+            panic!(
+                "nanmean(): expected input to have floating point or complex dtype but got {}",
+                self.dtype().scalar_name()
+            );
+        }
+        let all: Vec<i64> = (0..self.ndim() as i64).collect();
+        let dims = if dims.is_empty() { &all[..] } else { dims };
+        let nan = self.isnan();
+        let count = nan
+            .logical_not()
+            .to_dtype(self.dtype())
+            .sum_dim(dims.to_vec(), keepdim);
+        Tensor::where_(&nan, 0.0, self)
+            .sum_dim(dims.to_vec(), keepdim)
+            .div(&count)
+    }
+
     /// Splits into `sections` views along `dim`, the first `size % sections` one element
     /// longer (`torch.tensor_split(input, sections, dim)`).
     ///
@@ -152,7 +195,9 @@ impl Tensor {
     #[track_caller]
     pub fn meshgrid(tensors: &[&Tensor], indexing: &str) -> Vec<Tensor> {
         if indexing != "ij" && indexing != "xy" {
-            panic!("torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but received: {indexing}");
+            panic!(
+                "torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but received: {indexing}"
+            );
         }
         for t in tensors {
             if t.ndim() > 1 {

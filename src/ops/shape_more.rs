@@ -241,7 +241,11 @@ impl Tensor {
             let mut expanded = Vec::new();
             let mut target = Vec::new();
             for (i, &r) in repeats.iter().enumerate() {
-                let s = if i < pad { 1 } else { self.dims()[i - pad] as i64 };
+                let s = if i < pad {
+                    1
+                } else {
+                    self.dims()[i - pad] as i64
+                };
                 view.extend([1, s]);
                 expanded.extend([r, s]);
                 target.push(r * s);
@@ -296,7 +300,10 @@ impl Tensor {
     pub fn outer(&self, vec2: &Tensor) -> Tensor {
         for (t, name) in [(self, "self"), (vec2, "vec2")] {
             if t.ndim() != 1 {
-                panic!("outer: Expected 1-D argument {name}, but got {}-D", t.ndim());
+                panic!(
+                    "outer: Expected 1-D argument {name}, but got {}-D",
+                    t.ndim()
+                );
             }
         }
         self.reshape([-1, 1]).mul(vec2)

@@ -151,10 +151,13 @@ pub fn call(name: &str, a: &Args) -> Option<EvalResult> {
             "torch.repeat_interleave" => {
                 a.only(&["repeats", "dim"], 3)?;
                 let repeats = match a.req(1, "repeats")? {
-                    Value::Tensor(_) => return unsupported("repeat_interleave with tensor repeats"),
+                    Value::Tensor(_) => {
+                        return unsupported("repeat_interleave with tensor repeats");
+                    }
                     r => r.i64()?,
                 };
-                t(0, "input")?.repeat_interleave(repeats, a.get(2, "dim").map(|d| d.i64()).transpose()?)
+                t(0, "input")?
+                    .repeat_interleave(repeats, a.get(2, "dim").map(|d| d.i64()).transpose()?)
             }
             "torch.outer" | "torch.ger" => {
                 a.only(&[], 2)?;
@@ -187,7 +190,11 @@ pub fn call(name: &str, a: &Args) -> Option<EvalResult> {
             "torch.linalg.vector_norm" => {
                 a.only(&["ord", "dim", "keepdim"], 4)?;
                 let dims = a.opt_ints(2, "dim")?.unwrap_or_default();
-                t(0, "x")?.vector_norm(a.f64_or(1, "ord", 2.0)?, &dims, a.bool_or(3, "keepdim", false)?)
+                t(0, "x")?.vector_norm(
+                    a.f64_or(1, "ord", 2.0)?,
+                    &dims,
+                    a.bool_or(3, "keepdim", false)?,
+                )
             }
             "torch.std_mean" | "torch.var_mean" => {
                 a.only(&["dim", "keepdim", "correction", "unbiased"], 2)?;
@@ -233,6 +240,59 @@ pub fn call(name: &str, a: &Args) -> Option<EvalResult> {
                     a.f64_or(3, "base", 10.0)?,
                 )
             }
+            "torch.aminmax" => {
+                a.only(&["dim", "keepdim"], 1)?;
+                let x = t(0, "input")?;
+                let dims = a.opt_ints(9, "dim")?.unwrap_or_default();
+                let keepdim = a.bool_or(9, "keepdim", false)?;
+                let (lo, hi) = x.aminmax(&dims, keepdim);
+                return Ok(Value::Named(vec![
+                    ("min", Value::Tensor(lo)),
+                    ("max", Value::Tensor(hi)),
+                ]));
+            }
+            "torch.nanmean" => {
+                a.only(&["dim", "keepdim"], 3)?;
+                let dims = a.opt_ints(1, "dim")?.unwrap_or_default();
+                t(0, "input")?.nanmean(&dims, a.bool_or(2, "keepdim", false)?)
+            }
+            "torch.bitwise_and" | "torch.bitwise_or" | "torch.bitwise_xor" => {
+                a.only(&[], 2)?;
+                let x = t(0, "input")?;
+                let other = tensor_or_scalar(a.req(1, "other")?)?;
+                match name {
+                    "torch.bitwise_and" => x.bitwise_and(other),
+                    "torch.bitwise_or" => x.bitwise_or(other),
+                    _ => x.bitwise_xor(other),
+                }
+            }
+            "torch.diag" => {
+                a.only(&[], 1)?;
+                t(0, "input")?.diag()
+            }
+            "torch.diag_embed" => {
+                a.only(&[], 1)?;
+                t(0, "input")?.diag_embed()
+            }
+            "torch.take" => {
+                a.only(&[], 2)?;
+                t(0, "input")?.take(&t(1, "index")?)
+            }
+            "torch.take_along_dim" => {
+                a.only(&["dim"], 3)?;
+                match a.get(2, "dim") {
+                    None => return unsupported("take_along_dim without dim"),
+                    Some(d) => t(0, "input")?.take_along_dim(&t(1, "indices")?, d.i64()?),
+                }
+            }
+            "torch.linalg.cross" => {
+                a.only(&["dim"], 3)?;
+                t(0, "input")?.cross(&t(1, "other")?, a.i64_or(2, "dim", -1)?)
+            }
+            "torch.cdist" => {
+                a.only(&["p"], 3)?;
+                t(0, "x1")?.cdist(&t(1, "x2")?, a.f64_or(2, "p", 2.0)?)
+            }
             _ => return unsupported(format!("function {name}")),
         };
         Ok(Value::Tensor(out))
@@ -248,6 +308,10 @@ pub fn method(name: &str, x: &Tensor, a: &Args) -> Option<EvalResult> {
     let r = (|| -> EvalResult {
         let out = match name {
             "abs" => x.abs(),
+            "diagonal" => {
+                a.only(&["offset"], 1)?;
+                x.diagonal(a.i64_or(0, "offset", 0)?)
+            }
             "repeat" => {
                 let reps: Vec<i64> = if a.pos.len() == 1 {
                     a.pos[0].ints()?
