@@ -379,6 +379,26 @@ pub trait Float: Num + std::fmt::Display + std::ops::Rem<Output = Self> {
     fn ceil(self) -> Self;
     /// Rounds to the nearest integer, ties to even (`torch.round`).
     fn round_ties_even(self) -> Self;
+    /// Rounds toward zero.
+    fn trunc(self) -> Self;
+    /// Tangent.
+    fn tan(self) -> Self;
+    /// Arcsine.
+    fn asin(self) -> Self;
+    /// Arccosine.
+    fn acos(self) -> Self;
+    /// Arctangent.
+    fn atan(self) -> Self;
+    /// The angle of the point `(other, self)`.
+    fn atan2(self, other: Self) -> Self;
+    /// `2^x`.
+    fn exp2(self) -> Self;
+    /// Base-2 logarithm.
+    fn log2(self) -> Self;
+    /// Base-10 logarithm.
+    fn log10(self) -> Self;
+    /// The largest finite value.
+    fn max_finite() -> Self;
 }
 
 macro_rules! impl_float {
@@ -458,6 +478,46 @@ macro_rules! impl_float {
             #[inline(always)]
             fn round_ties_even(self) -> Self {
                 <$t>::round_ties_even(self)
+            }
+            #[inline(always)]
+            fn trunc(self) -> Self {
+                <$t>::trunc(self)
+            }
+            #[inline(always)]
+            fn tan(self) -> Self {
+                <$t>::tan(self)
+            }
+            #[inline(always)]
+            fn asin(self) -> Self {
+                <$t>::asin(self)
+            }
+            #[inline(always)]
+            fn acos(self) -> Self {
+                <$t>::acos(self)
+            }
+            #[inline(always)]
+            fn atan(self) -> Self {
+                <$t>::atan(self)
+            }
+            #[inline(always)]
+            fn exp2(self) -> Self {
+                <$t>::exp2(self)
+            }
+            #[inline(always)]
+            fn log2(self) -> Self {
+                <$t>::log2(self)
+            }
+            #[inline(always)]
+            fn log10(self) -> Self {
+                <$t>::log10(self)
+            }
+            #[inline(always)]
+            fn atan2(self, other: Self) -> Self {
+                <$t>::atan2(self, other)
+            }
+            #[inline(always)]
+            fn max_finite() -> Self {
+                <$t>::MAX
             }
         }
     };

@@ -290,6 +290,10 @@ impl Storage {
         on_device!(self, s => s.softmax_last(layout, log, safe))
     }
 
+    pub(crate) fn cumulative_last(&self, layout: &Layout, prod: bool) -> Storage {
+        on_device!(self, s => s.cumulative_last(layout, prod))
+    }
+
     pub(crate) fn softmax_backward_last(
         &self,
         layout: &Layout,

@@ -224,6 +224,12 @@ pub(crate) trait BackendStorage: Sized {
     /// gradient `self` and the softmax output `y` of the same shape (row-major result).
     fn softmax_backward_last(&self, layout: &Layout, y: &Self, y_layout: &Layout) -> Self;
 
+    // --- cumulative
+    /// Running sums (or products, `prod`) along the last dim of a view (row-major result), as
+    /// ATen's `cpu_cum_base_kernel`: each row left to right in the accumulate type (float64 for
+    /// both float types, int64 for int64), each partial result rounded to the element type.
+    fn cumulative_last(&self, layout: &Layout, prod: bool) -> Self;
+
     // --- normalization
     /// Layer norm over the last `n` elements of each row of a view (`n > 0`): the row-major
     /// output and each row's mean and `1 / sqrt(var + eps)`, with the optional weight and bias

@@ -347,7 +347,9 @@ unary_ops! {
     /// `x` where positive, `slope * x` elsewhere.
     LeakyRelu { slope: f64 } = "leaky_relu_cpu", |op, x| if x > T::zero() { x } else { x * c::<T>(op.slope) };
     /// `x` where positive, `alpha * (e^x - 1)` elsewhere.
-    Elu { alpha: f64 } = "elu_cpu", |op, x| if x > T::zero() { x } else { c::<T>(op.alpha) * x.exp_m1() };
+    /// ATen's `elu_kernel`: `x * scale` where positive, `expm1(x * input_scale) * alpha * scale`
+    /// elsewhere (`elu`, `selu`, `celu`), the coefficients rounded to the element type first.
+    Elu { alpha: f64, scale: f64, input_scale: f64 } = "elu_cpu", |op, x| if x > T::zero() { x * c::<T>(op.scale) } else { (x * c::<T>(op.input_scale)).exp_m1() * (c::<T>(op.alpha) * c::<T>(op.scale)) };
     /// `x * Φ(x)` with the exact erf.
     Gelu {} = "GeluKernelImpl", |op, x| x * c::<T>(0.5) * (T::one() + (x * c::<T>(SQRT1_2)).erf());
     /// GELU's tanh approximation.
@@ -372,6 +374,131 @@ unary_ops! {
     Round {} = "round_cpu", |op, x| x.round_ties_even();
     /// Logical not (bool operands).
     LogicalNot {} = "logical_not_cpu", bool |op, x| !x;
+    /// The error function.
+    Erf {} = "erf_vml_cpu", |op, x| x.erf();
+    /// `2^x`.
+    Exp2 {} = "exp2_vml_cpu", |op, x| x.exp2();
+    /// `e^x - 1`, accurate near zero.
+    Expm1 {} = "expm1_vml_cpu", |op, x| x.exp_m1();
+    /// Base-2 logarithm.
+    Log2 {} = "log2_vml_cpu", |op, x| x.log2();
+    /// Base-10 logarithm.
+    Log10 {} = "log10_vml_cpu", |op, x| x.log10();
+    /// Tangent.
+    Tan {} = "tan_vml_cpu", |op, x| x.tan();
+    /// Arcsine.
+    Asin {} = "asin_vml_cpu", |op, x| x.asin();
+    /// Arccosine.
+    Acos {} = "acos_vml_cpu", |op, x| x.acos();
+    /// Arctangent.
+    Atan {} = "atan_vml_cpu", |op, x| x.atan();
+    /// Rounds toward zero.
+    Trunc {} = "trunc_cpu", |op, x| x.trunc();
+    /// `x - trunc(x)` (ATen's `frac_kernel`).
+    Frac {} = "frac_cpu", |op, x| x - x.trunc();
+    /// Replaces NaN, +inf and -inf (ATen's `nan_to_num_kernel`; the infinities default to the
+    /// type's largest and lowest finite values).
+    NanToNum { nan: f64, posinf: Option<f64>, neginf: Option<f64> } = "nan_to_num", |op, x| {
+        if x.is_nan() {
+            c(op.nan)
+        } else if x == T::INFINITY {
+            op.posinf.map_or(T::max_finite(), c)
+        } else if x == -T::INFINITY {
+            op.neginf.map_or(-T::max_finite(), c)
+        } else {
+            x
+        }
+    }, int |op, x| x, bool |op, x| x;
+    /// `x * tanh(log1p(e^x))` (ATen's `mish_kernel`).
+    Mish {} = "mish_cpu", |op, x| x * x.exp().ln_1p().tanh();
+    /// `x * min(max(x + 3, 0), 6) / 6` (ATen's `hardswish_kernel`).
+    Hardswish {} = "hardswish_cpu", |op, x| x * std_min(std_max(x + c(3.0), T::zero()), c(6.0)) / c(6.0);
+    /// `min(max(x + 3, 0), 6) / 6` (ATen's `hardsigmoid_kernel`).
+    Hardsigmoid {} = "hardsigmoid_cpu", |op, x| std_min(std_max(x + c(3.0), T::zero()), c(6.0)) / c(6.0);
+}
+
+/// C++'s `std::max(a, b)`: `a < b ? b : a` (a NaN `a` is kept).
+#[inline(always)]
+fn std_max<T: Float>(a: T, b: T) -> T {
+    if a < b { b } else { a }
+}
+
+/// C++'s `std::min(a, b)`: `b < a ? b : a` (a NaN `a` is kept).
+#[inline(always)]
+fn std_min<T: Float>(a: T, b: T) -> T {
+    if b < a { b } else { a }
+}
+
+/// PyTorch's integer division check.
+#[track_caller]
+fn check_zero_div(b: i64) {
+    if b == 0 {
+        panic!("ZeroDivisionError");
+    }
+}
+
+/// ATen's `remainder_kernel` for floats: `fmod`, moved into the divisor's sign.
+#[inline(always)]
+fn remainder_float<T: Float>(a: T, b: T) -> T {
+    let m = a % b;
+    if m != T::zero() && ((b < T::zero()) != (m < T::zero())) {
+        m + b
+    } else {
+        m
+    }
+}
+
+/// ATen's `remainder_kernel` for integers.
+#[track_caller]
+fn remainder_int(a: i64, b: i64) -> i64 {
+    check_zero_div(b);
+    let r = a.wrapping_rem(b);
+    if r != 0 && ((r < 0) != (b < 0)) {
+        r + b
+    } else {
+        r
+    }
+}
+
+/// ATen's `div_floor_floating`: the quotient from `fmod`, rounded down, so `a == b * q + r`
+/// stays consistent with `remainder`.
+#[inline(always)]
+fn div_floor_float<T: Float>(a: T, b: T) -> T {
+    if b == T::zero() {
+        return a / b;
+    }
+    let m = a % b;
+    let mut div = (a - m) / b;
+    if m != T::zero() && ((b < T::zero()) != (m < T::zero())) {
+        div = div - T::one();
+    }
+    if div != T::zero() {
+        let mut q = div.floor();
+        if div - q > c(0.5) {
+            q = q + T::one();
+        }
+        q
+    } else {
+        // copysign(0, a / b)
+        let s = a / b;
+        if s < T::zero() || (s == T::zero() && (T::one() / s) < T::zero()) {
+            -T::zero()
+        } else {
+            T::zero()
+        }
+    }
+}
+
+/// ATen's `div_floor_integer`.
+#[track_caller]
+fn div_floor_int(a: i64, b: i64) -> i64 {
+    check_zero_div(b);
+    if (a < 0) != (b < 0) {
+        let (q, r) = (a.wrapping_div(b), a.wrapping_rem(b));
+        if r != 0 { q - 1 } else { q }
+    } else {
+        a.wrapping_div(b)
+    }
 }
 
 /// An integer clamp bound from a float one (infinite bounds mean no bound).
@@ -427,8 +554,45 @@ binary_ops! {
     };
     /// `leaky_relu_backward(grad, self, slope)`.
     LeakyReluBackward { slope: f64 } = "leaky_relu_backward_cpu", |op, g, x| if x > T::zero() { g } else { g * c::<T>(op.slope) };
-    /// `elu_backward(grad, alpha, 1, 1, is_result=false, self)`.
-    EluBackward { alpha: f64 } = "elu_backward_cpu", |op, g, x| if x > T::zero() { g } else { g * c::<T>(op.alpha) * x.exp() };
+    /// `elu_backward(grad, alpha, scale, input_scale, is_result=false, self)`:
+    /// `grad * input_scale * alpha * scale * exp(x * input_scale)` where `x <= 0`, else
+    /// `grad * scale`.
+    EluBackward { alpha: f64, scale: f64, input_scale: f64 } = "elu_backward_cpu", |op, g, x| if x > T::zero() { g * c::<T>(op.scale) } else {
+        let is = c::<T>(op.input_scale);
+        g * is * (c::<T>(op.alpha) * c::<T>(op.scale)) * (x * is).exp()
+    };
+    /// Bitwise and (integers; logical and for bools).
+    BitwiseAnd {} = "bitwise_and_cpu", int |a, b| a & b, bool |a, b| a & b;
+    /// Bitwise or.
+    BitwiseOr {} = "bitwise_or_cpu", int |a, b| a | b, bool |a, b| a | b;
+    /// Bitwise xor.
+    BitwiseXor {} = "bitwise_xor_cpu", int |a, b| a ^ b, bool |a, b| a ^ b;
+    /// `atan2(a, b)`: the angle of the point `(b, a)`.
+    Atan2 {} = "atan2_cpu", |op, a, b| a.atan2(b);
+    /// C's `fmod`: the remainder with the dividend's sign.
+    Fmod {} = "fmod_cpu", |op, a, b| a % b, int |a, b| { check_zero_div(b); a.wrapping_rem(b) };
+    /// Python's `%`: the remainder with the divisor's sign.
+    Remainder {} = "remainder_cpu", |op, a, b| remainder_float(a, b), int |a, b| remainder_int(a, b);
+    /// Python's `//`: the quotient rounded down.
+    FloorDivide {} = "div_floor_cpu", |op, a, b| div_floor_float(a, b), int |a, b| div_floor_int(a, b);
+    /// `hardtanh_backward(grad, self, min_val, max_val)`: zero where `x <= min_val` or
+    /// `x >= max_val`.
+    HardtanhBackward { lo: f64, hi: f64 } = "hardtanh_backward_cpu", |op, g, x| if x <= c(op.lo) || x >= c(op.hi) { T::zero() } else { g };
+    /// `mish_backward(grad, self)`.
+    MishBackward {} = "mish_backward_cpu", |op, g, x| {
+        let s = T::one() / (T::one() + (-x).exp());
+        let t = x.exp().ln_1p().tanh();
+        g * (t + x * s * (T::one() - t * t))
+    };
+    /// `hardswish_backward(grad, self)`.
+    HardswishBackward {} = "hardswish_backward_cpu", |op, g, x| {
+        if x < c(-3.0) { T::zero() } else if x <= c(3.0) { g * ((x / c(3.0)) + c(0.5)) } else { g }
+    };
+    /// `hardsigmoid_backward(grad, self)`; ATen's `one_sixth` is the float literal `1.0f / 6.0f`
+    /// in every dtype.
+    HardsigmoidBackward {} = "hardsigmoid_backward_cpu", |op, g, x| {
+        if x > c(-3.0) && x < c(3.0) { g * c((1.0f32 / 6.0f32) as f64) } else { T::zero() }
+    };
 }
 
 cmp_ops! {

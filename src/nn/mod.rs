@@ -29,6 +29,7 @@
 //! ```
 
 mod activation;
+mod activation_more;
 mod attention;
 // Normalization family: batch and instance norm (beside `normalization.rs`).
 mod batchnorm;
@@ -63,6 +64,10 @@ pub use transformer::*;
 
 pub use activation::{
     Dropout, GELU, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh,
+};
+pub use activation_more::{
+    CELU, ELU, GLU, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, Mish, PReLU, ReLU6, SELU,
+    Softsign,
 };
 pub use container::Sequential;
 /// `#[derive(Module)]`: see the [`Module`] trait and the `flambeau-derive` crate.

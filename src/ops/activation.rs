@@ -26,10 +26,13 @@ backward_fn! {
 }
 
 backward_fn! {
-    struct EluBackward0 { x: SavedTensor, alpha: f64 }
+    /// `elu`, `selu` and `celu` (the latter under its own name): `elu_backward` with the
+    /// forward's coefficients.
+    struct EluBackward0 { x: SavedTensor, alpha: f64, scale: f64, input_scale: f64 }
+    names [CeluBackward0]
     saved [x]
     fn backward(&mut self, grad, needs) {
-        smallvec::smallvec![Some(Tensor::elu_backward(grad, &self.x.get(), self.alpha))]
+        smallvec::smallvec![Some(Tensor::elu_backward_scaled(grad, &self.x.get(), self.alpha, self.scale, self.input_scale))]
     }
 }
 
@@ -142,16 +145,20 @@ backward_fn! {
 }
 
 backward_fn! {
-    struct EluBackwardBackward0 { grad_output: SavedTensor, x: SavedTensor, alpha: f64 }
+    struct EluBackwardBackward0 { grad_output: SavedTensor, x: SavedTensor, alpha: f64, scale: f64, input_scale: f64 }
     saved [grad_output, x]
     fn backward(&mut self, grad, needs) {
         let x = self.x.get();
-        let gg = needs[0].then(|| Tensor::elu_backward(grad, &x, self.alpha));
-        // elu_double_backward: elu_backward(grad * grad_output, self) * (self < 0)
+        let (alpha, scale, input_scale) = (self.alpha, self.scale, self.input_scale);
+        let gg = needs[0].then(|| Tensor::elu_backward_scaled(grad, &x, alpha, scale, input_scale));
+        // elu_double_backward: grad * grad_output * input_scale^2 * alpha * scale *
+        // exp(x * input_scale) where x < 0, i.e. elu_backward(grad * grad_output, x) *
+        // input_scale there.
         let gx = needs[1].then(|| {
             let g = grad.mul(self.grad_output.get());
             let neg = x.lt(0.0).to_dtype(g.dtype());
-            Tensor::elu_backward(&g, &x, self.alpha).mul(neg)
+            let d = Tensor::elu_backward_scaled(&g, &x, alpha, scale, input_scale).mul(neg);
+            if input_scale == 1.0 { d } else { d.mul(input_scale) }
         });
         smallvec::smallvec![gg, gx]
     }
@@ -217,10 +224,22 @@ impl Tensor {
     /// `x` where positive, `alpha * (e^x - 1)` elsewhere (`F.elu`).
     #[track_caller]
     pub fn elu(&self, alpha: f64) -> Tensor {
-        let out = self.map_float_raw(ops::Elu { alpha });
+        self.elu_scaled(alpha, 1.0, 1.0)
+    }
+
+    /// ATen's `elu(self, alpha, scale, input_scale)`, which `elu`, `selu` and `celu` call.
+    #[track_caller]
+    pub(crate) fn elu_scaled(&self, alpha: f64, scale: f64, input_scale: f64) -> Tensor {
+        let out = self.map_float_raw(ops::Elu {
+            alpha,
+            scale,
+            input_scale,
+        });
         record(out, &[self], |_| EluBackward0 {
             x: SavedTensor::input(self),
             alpha,
+            scale,
+            input_scale,
         })
     }
 
@@ -357,11 +376,30 @@ impl Tensor {
     /// `elu_backward(grad, alpha, scale=1, input_scale=1, is_result=False, input)`.
     #[track_caller]
     pub fn elu_backward(grad: &Tensor, input: &Tensor, alpha: f64) -> Tensor {
-        let out = grad.zip_float_raw(input, ops::EluBackward { alpha });
+        Tensor::elu_backward_scaled(grad, input, alpha, 1.0, 1.0)
+    }
+
+    /// `elu_backward(grad, alpha, scale, input_scale, is_result=False, input)`.
+    #[track_caller]
+    pub(crate) fn elu_backward_scaled(
+        grad: &Tensor,
+        input: &Tensor,
+        alpha: f64,
+        scale: f64,
+        input_scale: f64,
+    ) -> Tensor {
+        let op = ops::EluBackward {
+            alpha,
+            scale,
+            input_scale,
+        };
+        let out = grad.zip_float_raw(input, op);
         record(out, &[grad, input], |_| EluBackwardBackward0 {
             grad_output: SavedTensor::input(grad),
             x: SavedTensor::input(input),
             alpha,
+            scale,
+            input_scale,
         })
     }
 }

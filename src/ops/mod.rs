@@ -3,19 +3,25 @@
 //! `_raw` in its name records no autograd.
 
 pub(crate) mod activation;
+pub(crate) mod activation_more;
 pub(crate) mod binary;
 pub(crate) mod compare;
 pub(crate) mod conv;
+pub(crate) mod cumulative;
 pub(crate) mod fused;
 pub(crate) mod index;
+pub(crate) mod index_more;
 pub(crate) mod inplace;
 pub(crate) mod join;
 pub(crate) mod loss;
+pub(crate) mod math_more;
 pub(crate) mod matmul;
 pub(crate) mod norm;
 pub(crate) mod operators;
 pub(crate) mod pool;
 pub(crate) mod reduce;
+pub(crate) mod reduce_more;
+pub(crate) mod shape_more;
 pub(crate) mod slice;
 pub(crate) mod softmax;
 pub(crate) mod unary;

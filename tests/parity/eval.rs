@@ -18,6 +18,8 @@ pub enum Value {
     DType(DType),
     /// `torch.max(t, dim)`: values and indices.
     ValuesIndices(Tensor, Tensor),
+    /// A named tuple (`torch.aminmax(...)` with `.min` and `.max`), fields in order.
+    Named(Vec<(&'static str, Value)>),
 }
 
 pub type EvalResult = Result<Value, String>;
@@ -206,8 +208,30 @@ pub fn eval(node: &Json, env: &Env) -> EvalResult {
         return match (attr, v) {
             ("values", Value::ValuesIndices(v, _)) => Ok(Value::Tensor(v)),
             ("indices", Value::ValuesIndices(_, i)) => Ok(Value::Tensor(i)),
+            ("mT", Value::Tensor(t)) => Ok(Value::Tensor(t.transpose(-2, -1))),
+            (a, Value::Named(fields)) => match fields.into_iter().find(|(n, _)| *n == a) {
+                Some((_, v)) => Ok(v),
+                None => unsupported(format!("attribute {a} of a named tuple")),
+            },
             (a, v) => unsupported(format!("attribute {a} of {v:?}")),
         };
+    }
+    if let Some(op) = obj.get("compare") {
+        let lhs = eval(&obj["lhs"], env)?.tensor()?;
+        let rhs: flambeau::TensorOrScalar = match eval(&obj["rhs"], env)? {
+            Value::Tensor(t) => t.into(),
+            s => s.scalar()?.into(),
+        };
+        let out = match op.as_str().unwrap() {
+            "gt" => lhs.gt(rhs),
+            "ge" => lhs.ge(rhs),
+            "lt" => lhs.lt(rhs),
+            "le" => lhs.le(rhs),
+            "eq" => lhs.eq(rhs),
+            "ne" => lhs.ne(rhs),
+            other => return unsupported(format!("comparison {other}")),
+        };
+        return Ok(Value::Tensor(out));
     }
     if let Some(op) = obj.get("binop") {
         let lhs = eval(&obj["lhs"], env)?;
@@ -321,8 +345,34 @@ fn index(base: Value, items: &[Json], env: &Env) -> EvalResult {
         }
         Value::Tensor(t) => {
             let mut args = Vec::new();
+            // `None` items become new axes after indexing (their output positions), `...`
+            // full ranges over the dims the other items leave.
+            let mut new_axes = Vec::new();
+            let mut out_dim = 0usize;
+            let real = items
+                .iter()
+                .filter(|it| it.get("ellipsis").is_none() && it.get("const") != Some(&Json::Null))
+                .count();
             for it in items {
+                if it.get("ellipsis").is_some() {
+                    let n = t.ndim().saturating_sub(real);
+                    for _ in 0..n {
+                        args.push(SliceArg::Range {
+                            start: None,
+                            end: None,
+                            step: 1,
+                        });
+                    }
+                    out_dim += n;
+                    continue;
+                }
+                if it.get("const") == Some(&Json::Null) {
+                    new_axes.push(out_dim as i64);
+                    out_dim += 1;
+                    continue;
+                }
                 if let Some(s) = it.get("slice") {
+                    out_dim += 1;
                     let s = s.as_array().unwrap();
                     let b = |j: usize| s[j].as_i64();
                     args.push(SliceArg::Range {
@@ -331,10 +381,17 @@ fn index(base: Value, items: &[Json], env: &Env) -> EvalResult {
                         step: s[2].as_i64().unwrap_or(1),
                     });
                 } else {
-                    args.push(SliceArg::Index(eval(it, env)?.i64()?));
+                    match eval(it, env)? {
+                        Value::Tensor(_) => return unsupported("indexing with a tensor"),
+                        v => args.push(SliceArg::Index(v.i64()?)),
+                    }
                 }
             }
-            Ok(Value::Tensor(t.index(args)))
+            let mut out = t.index(args);
+            for d in new_axes {
+                out = out.unsqueeze(d);
+            }
+            Ok(Value::Tensor(out))
         }
         other => unsupported(format!("indexing {other:?}")),
     }
@@ -402,7 +459,14 @@ pub fn call(name: &str, a: &Args) -> EvalResult {
         "torch.sigmoid" | "F.sigmoid" => t(0, "input")?.sigmoid(),
         "torch.clamp" => {
             a.only(&["min", "max"], 3)?;
-            t(0, "input")?.clamp(a.opt_f64(1, "min")?, a.opt_f64(2, "max")?)
+            let bound = |i: usize, n: &str| a.get(i, n).and_then(|v| v.tensor().ok());
+            let (lo, hi) = (bound(1, "min"), bound(2, "max"));
+            if lo.is_some() || hi.is_some() {
+                // Tensor bounds (issue 10's ops_breadth); numbers and tensors are not mixed.
+                t(0, "input")?.clamp_tensor(lo.as_ref(), hi.as_ref())
+            } else {
+                t(0, "input")?.clamp(a.opt_f64(1, "min")?, a.opt_f64(2, "max")?)
+            }
         }
         "F.relu" | "torch.relu" => t(0, "input")?.relu(),
         "F.leaky_relu" => {
@@ -531,7 +595,10 @@ pub fn call(name: &str, a: &Args) -> EvalResult {
                 None => Tensor::full(shape, value),
             }
         }
-        other => return unsupported(format!("function {other}")),
+        other => {
+            return super::breadth::call(other, a)
+                .unwrap_or_else(|| unsupported(format!("function {other}")));
+        }
     };
     Ok(Value::Tensor(out))
 }
@@ -644,7 +711,10 @@ pub fn method(name: &str, this: Value, a: &Args) -> EvalResult {
         "normal_" => x.normal_(a.f64_or(0, "mean", 0.0)?, a.f64_or(1, "std", 1.0)?),
         "double" => x.double(),
         "float" => x.float(),
-        other => return unsupported(format!("method {other}")),
+        other => {
+            return super::breadth::method(other, &x, a)
+                .unwrap_or_else(|| unsupported(format!("method {other}")));
+        }
     };
     Ok(Value::Tensor(out))
 }

@@ -1,6 +1,7 @@
 //! Shared pieces of the PyTorch parity harness: locating and reading the fixtures, turning JSON
 //! tensors into Flambeau tensors, comparing results, and counting outcomes.
 
+pub mod breadth;
 pub mod data;
 pub mod eval;
 pub mod higher_order;

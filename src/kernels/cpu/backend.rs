@@ -3,7 +3,8 @@
 //! loop is monomorphised and can be vectorised.
 
 use super::{
-    alloc, conv, fused, gemm, index, loss, norm, pool, random, reduce as k, softmax, strided,
+    alloc, conv, fused, gemm, index, loss, norm, pool, random, reduce as k, scan, softmax,
+    strided,
 };
 use crate::backend::ops::{BinaryOp, CmpOp, UnaryOp};
 use crate::backend::{
@@ -478,6 +479,15 @@ impl BackendStorage for CpuStorage {
 
     fn softmax_backward_last(&self, layout: &Layout, y: &Self, y_layout: &Layout) -> Self {
         softmax::softmax_backward_storage(self, layout, y, y_layout)
+    }
+
+    fn cumulative_last(&self, layout: &Layout, prod: bool) -> Self {
+        match self {
+            CpuStorage::F32(v) => CpuStorage::F32(scan::scan_float(v, layout, prod)),
+            CpuStorage::F64(v) => CpuStorage::F64(scan::scan_float(v, layout, prod)),
+            CpuStorage::I64(v) => CpuStorage::I64(scan::scan_int(v, layout, prod)),
+            other => not_implemented(if prod { "cumprod" } else { "cumsum" }, other.dtype()),
+        }
     }
 
     fn layer_norm(

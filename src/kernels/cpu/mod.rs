@@ -4,7 +4,7 @@
 //! buffers in `buffer_pool.rs`), strided copies and elementwise loops (`strided.rs`, threaded
 //! above a size by `parallel.rs`), reductions in PyTorch's summation order (`reduce.rs`),
 //! layer norm and softmax rows (`norm.rs`, `softmax.rs`), `mse_loss` forward and backward
-//! (`loss.rs`),
+//! (`loss.rs`), cumulative sums and products (`scan.rs`),
 //! matrix products (`gemm.rs`), indexing (`index.rs`), PyTorch's random distributions
 //! (`random.rs`, `avx_mathfun.rs`) and the optimizers' fused updates (`fused.rs`).
 
@@ -22,5 +22,6 @@ mod parallel;
 pub(crate) mod pool;
 pub(crate) mod random;
 pub(crate) mod reduce;
+mod scan;
 pub(crate) mod softmax;
 pub(crate) mod strided;

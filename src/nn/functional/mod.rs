@@ -8,12 +8,14 @@
 //! assert!((loss.item::<f32>() - 0.2413).abs() < 1e-4);
 //! ```
 
+mod activation_more;
 mod attention;
 mod conv;
 mod normalization;
 mod pooling;
 mod shape;
 
+pub use activation_more::*;
 pub use attention::*;
 pub use conv::*;
 pub use normalization::*;
