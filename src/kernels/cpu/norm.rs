@@ -290,18 +290,18 @@ fn fold8(acc: [f64; 8]) -> f64 {
 }
 
 /// Eight partial sums of `f` over a row (lane `l` takes elements `8i + l`, the tail goes to
-/// lane 0), added together at the end: whole 8-element blocks, so the loop vectorises with no
-/// bounds checks.
+/// lane 0), added together at the end: whole 8-element blocks over zipped slices, so the loop
+/// vectorises with no bounds checks.
 #[inline(always)]
 fn sum8<T: Float>(xs: &[T], f: impl Fn(T) -> f64) -> f64 {
     let mut acc = [0.0f64; 8];
-    let (blocks, tail) = xs.as_chunks::<8>();
-    for b in blocks {
-        for l in 0..8 {
-            acc[l] += f(b[l]);
+    let mut blocks = xs.chunks_exact(8);
+    for b in &mut blocks {
+        for (a, &v) in acc.iter_mut().zip(b) {
+            *a += f(v);
         }
     }
-    for &v in tail {
+    for &v in blocks.remainder() {
         acc[0] += f(v);
     }
     fold8(acc)
@@ -311,16 +311,21 @@ fn sum8<T: Float>(xs: &[T], f: impl Fn(T) -> f64) -> f64 {
 #[inline(always)]
 fn grad_sums<T: Float>(g: &[T], x: &[T], w: &[f64]) -> (f64, f64) {
     let (mut p, mut q) = ([0.0f64; 8], [0.0f64; 8]);
-    let ((gb, gt), (xb, xt), (wb, wt)) =
-        (g.as_chunks::<8>(), x.as_chunks::<8>(), w.as_chunks::<8>());
-    for ((g, x), w) in gb.iter().zip(xb).zip(wb) {
-        for l in 0..8 {
-            let gw = g[l].to_f64() * w[l];
-            p[l] += gw * x[l].to_f64();
-            q[l] += gw;
+    let (mut gb, mut xb, mut wb) = (g.chunks_exact(8), x.chunks_exact(8), w.chunks_exact(8));
+    for ((g, x), w) in (&mut gb).zip(&mut xb).zip(&mut wb) {
+        let lanes = p.iter_mut().zip(q.iter_mut()).zip(g).zip(x).zip(w);
+        for ((((pl, ql), &g), &x), &w) in lanes {
+            let gw = g.to_f64() * w;
+            *pl += gw * x.to_f64();
+            *ql += gw;
         }
     }
-    for ((g, x), w) in gt.iter().zip(xt).zip(wt) {
+    let tail = gb
+        .remainder()
+        .iter()
+        .zip(xb.remainder())
+        .zip(wb.remainder());
+    for ((&g, &x), &w) in tail {
         let gw = g.to_f64() * w;
         p[0] += gw * x.to_f64();
         q[0] += gw;
