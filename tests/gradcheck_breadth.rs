@@ -358,9 +358,13 @@ fn shape_and_products() {
     c.check(
         "cumprod with a zero",
         |v| v[0].cumprod(1),
-        &[one_zero.clone()],
+        std::slice::from_ref(&one_zero),
     );
-    c.check("prod with a zero", |v| v[0].prod(), &[one_zero.clone()]);
+    c.check(
+        "prod with a zero",
+        |v| v[0].prod(),
+        std::slice::from_ref(&one_zero),
+    );
     c.check(
         "prod dim with a zero",
         |v| v[0].prod_dim(1, false),

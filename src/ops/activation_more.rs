@@ -268,7 +268,7 @@ impl Tensor {
         }
         let d = crate::shape::wrap_dim(dim, self.ndim());
         let n = self.dims()[d];
-        if n % 2 != 0 {
+        if !n.is_multiple_of(2) {
             panic!("Halving dimension must be even, but dimension {d} is size {n}");
         }
         let h = n / 2;
