@@ -3,8 +3,7 @@
 //! loop is monomorphised and can be vectorised.
 
 use super::{
-    alloc, conv, fused, gemm, index, loss, norm, pool, random, reduce as k, scan, softmax,
-    strided,
+    alloc, conv, fused, gemm, index, loss, norm, pool, random, reduce as k, scan, softmax, strided,
 };
 use crate::backend::ops::{BinaryOp, CmpOp, UnaryOp};
 use crate::backend::{
