@@ -187,7 +187,7 @@ impl Tensor {
     ///
     /// ```
     /// use flambeau::tensor;
-    /// assert_eq!(tensor!([2.0, 3.0, 4.0]).prod().item(), 24.0);
+    /// assert_eq!(tensor!([2.0, 3.0, 4.0]).prod().item::<f32>(), 24.0);
     /// ```
     #[track_caller]
     pub fn prod(&self) -> Tensor {

@@ -438,7 +438,7 @@ impl Tensor {
     /// ```
     /// use flambeau::tensor;
     /// let y = tensor!([1.0]).atan2(&tensor!([1.0]));
-    /// assert!((y.item() - std::f64::consts::FRAC_PI_4).abs() < 1e-6);
+    /// assert!((y.item::<f32>() - std::f32::consts::FRAC_PI_4).abs() < 1e-6);
     /// ```
     #[track_caller]
     pub fn atan2(&self, other: &Tensor) -> Tensor {

@@ -88,7 +88,7 @@ impl Tensor {
     /// ```
     /// use flambeau::tensor;
     /// let (s, m) = tensor!([1.0, 3.0]).std_mean(&[0], 1.0, false);
-    /// assert_eq!((s.item(), m.item()), (2f64.sqrt(), 2.0));
+    /// assert_eq!((s.item::<f32>(), m.item::<f32>()), (2f32.sqrt(), 2.0));
     /// ```
     #[track_caller]
     pub fn std_mean(&self, dims: &[i64], correction: f64, keepdim: bool) -> (Tensor, Tensor) {
