@@ -42,7 +42,7 @@ mod tensor;
 pub mod utils;
 
 pub use autograd::{NoGradGuard, Node, no_grad};
-pub use device::Device;
+pub use device::{Device, cuda};
 pub use dtype::{DType, Element, Float, Num};
 pub use error::{Error, Result};
 pub use nn::Module;

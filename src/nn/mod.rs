@@ -41,6 +41,7 @@ pub mod init;
 mod linear;
 mod loss;
 mod module;
+mod module_convert;
 mod normalization;
 mod pooling;
 mod resampling;

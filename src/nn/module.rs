@@ -629,30 +629,47 @@ pub trait Module: Send + Sync {
     where
         Self: Sized,
     {
-        let mut converted: Vec<(usize, Tensor)> = Vec::new();
-        self.map_tensors(&mut |t: &Tensor| {
-            let key = std::sync::Arc::as_ptr(&t.0) as usize;
-            if let Some((_, n)) = converted.iter().find(|(k, _)| *k == key) {
-                return n.clone();
-            }
-            let n = if t.dtype().is_float() && t.dtype() != dtype {
-                let data = t.detach().to_dtype(dtype);
-                if t.try_set_data(&data) {
-                    if let Some(g) = t.grad() {
-                        t.meta().grad = Some(g.detach().to_dtype(dtype));
-                    }
-                    t.clone()
-                } else if t.requires_grad() {
-                    data.requires_grad_(true)
-                } else {
-                    data
-                }
-            } else {
-                t.clone()
-            };
-            converted.push((key, n.clone()));
-            n
-        });
+        super::module_convert::to_dtype(self, dtype)
+    }
+
+    /// Moves every parameter and buffer to `device` (`module.to(device)`); the CPU is the only
+    /// device today, so nothing moves.
+    ///
+    /// ```
+    /// use flambeau::{nn::{Linear, Module}, Device};
+    /// let mut m = Linear::new(2, 3);
+    /// m.to_device(Device::Cpu);
+    /// assert_eq!(m.weight.device(), Device::Cpu);
+    /// ```
+    fn to_device(&mut self, device: crate::Device)
+    where
+        Self: Sized,
+    {
+        super::module_convert::to_device(self, device)
+    }
+
+    /// A copy with its own parameters and buffers (PyTorch's `copy.deepcopy(model)`): the same
+    /// values, `requires_grad` flags, gradients and training mode in new tensors, with weights
+    /// the module ties together still tied in the copy. `clone()` instead shares every tensor
+    /// (the parameters are handles), so `best = model.clone()` keeps following the training;
+    /// keep the best model with `deep_clone()`, or with a [`StateDict::deep_clone`] of its
+    /// state dict for modules that are not `Clone` (a `Sequential`).
+    ///
+    /// ```
+    /// use flambeau::nn::{init, Linear, Module};
+    /// let model = Linear::new(2, 1);
+    /// let best = model.deep_clone();
+    /// let shared = model.clone();
+    /// init::constant_(&model.weight, 0.0);
+    /// assert!(shared.weight.eq(0.0).all_true());
+    /// assert!(!best.weight.eq(0.0).all_true());
+    /// assert!(best.weight.requires_grad());
+    /// ```
+    fn deep_clone(&self) -> Self
+    where
+        Self: Sized + Clone,
+    {
+        super::module_convert::deep_clone(self)
     }
 
     /// Converts to float64 (`module.double()`).

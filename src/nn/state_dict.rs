@@ -37,6 +37,38 @@ impl StateDict {
             }
         }
     }
+    /// A copy whose tensors are new copies of these (`copy.deepcopy(model.state_dict())`),
+    /// detached, with entries that share a tensor (tied weights) still sharing one. A state dict
+    /// from `state_dict()` holds the module's own tensors, which training keeps changing; this is
+    /// the snapshot to keep the best model and restore it with `load_state_dict`.
+    ///
+    /// ```
+    /// use flambeau::nn::{init, Linear, Module};
+    /// let m = Linear::new(2, 1);
+    /// let best = m.state_dict().deep_clone();
+    /// init::constant_(&m.weight, 0.0);
+    /// assert!(!best.get("weight").unwrap().eq(0.0).all_true());
+    /// m.load_state_dict(&best, true).unwrap();
+    /// assert!(!m.weight.eq(0.0).all_true());
+    /// ```
+    pub fn deep_clone(&self) -> StateDict {
+        let mut copies: Vec<(usize, Tensor)> = Vec::new();
+        let mut out = StateDict::new();
+        for (k, t) in &self.entries {
+            let key = std::sync::Arc::as_ptr(&t.0) as usize;
+            let copy = match copies.iter().find(|(p, _)| *p == key) {
+                Some((_, c)) => c.clone(),
+                None => {
+                    let c = crate::autograd::no_grad(|| t.detach().clone_tensor());
+                    copies.push((key, c.clone()));
+                    c
+                }
+            };
+            out.insert(k.clone(), copy);
+        }
+        out
+    }
+
     /// The tensor stored under `key`.
     pub fn get(&self, key: &str) -> Option<&Tensor> {
         self.index.get(key).map(|&i| &self.entries[i].1)

@@ -7,7 +7,6 @@ use super::{
     MultiheadAttentionOptions, init,
 };
 use crate::DType;
-use crate::autograd::no_grad;
 use crate::tensor::Tensor;
 
 /// The feed-forward activation of the transformer layers (`activation="relu"` or `"gelu"`, or a
@@ -87,13 +86,6 @@ impl Default for TransformerLayerOptions {
 #[track_caller]
 pub(crate) fn layer_norm(d_model: usize, eps: f64, bias: bool) -> LayerNorm {
     LayerNorm::with_bias(&[d_model], eps, true, bias)
-}
-
-/// `copy.deepcopy(module)`: the same values in new tensors.
-pub(crate) fn deep_clone<M: Module + Clone>(m: &M) -> M {
-    let mut c = m.clone();
-    c.map_tensors(&mut |t| no_grad(|| t.detach().clone_tensor()).requires_grad_(t.requires_grad()));
-    c
 }
 
 /// The masks of an encoder (layer) call. `is_causal` is a hint that `src_mask` is the causal mask:
@@ -456,7 +448,7 @@ impl TransformerEncoder {
     ) -> TransformerEncoder {
         TransformerEncoder {
             layers: (0..num_layers)
-                .map(|_| deep_clone(&encoder_layer))
+                .map(|_| encoder_layer.deep_clone())
                 .collect(),
             norm,
             num_layers,
@@ -532,7 +524,7 @@ impl TransformerDecoder {
     ) -> TransformerDecoder {
         TransformerDecoder {
             layers: (0..num_layers)
-                .map(|_| deep_clone(&decoder_layer))
+                .map(|_| decoder_layer.deep_clone())
                 .collect(),
             norm,
             num_layers,

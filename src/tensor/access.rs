@@ -1,6 +1,7 @@
 //! Reading values out, converting dtypes, and copies.
 
 use super::Tensor;
+use crate::Device;
 use crate::autograd::{backward_fn, record};
 use crate::dtype::{DType, Element};
 use crate::shape::{Layout, Shape};
@@ -76,6 +77,34 @@ impl Tensor {
     #[track_caller]
     pub fn item_f64(&self) -> f64 {
         self.item::<f64>()
+    }
+
+    /// This tensor on `device` (`tensor.to(device)`): the tensor itself when it is already
+    /// there, as PyTorch returns `self`. The CPU is the only device today.
+    ///
+    /// ```
+    /// use flambeau::{tensor, Device};
+    /// let t = tensor!([1.0, 2.0]);
+    /// let u = t.to_device(Device::Cpu);
+    /// assert!(u.is_same(&t));
+    /// ```
+    #[track_caller]
+    pub fn to_device(&self, device: Device) -> Tensor {
+        match device {
+            Device::Cpu => self.clone(),
+        }
+    }
+
+    /// This tensor in host memory (`tensor.cpu()`): itself, on the CPU backend.
+    ///
+    /// ```
+    /// use flambeau::tensor;
+    /// let t = tensor!([1.0]);
+    /// assert!(t.cpu().is_same(&t));
+    /// ```
+    #[track_caller]
+    pub fn cpu(&self) -> Tensor {
+        self.to_device(Device::Cpu)
     }
 
     /// A copy converted to another dtype, or this tensor if it already has it

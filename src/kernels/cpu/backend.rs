@@ -356,7 +356,7 @@ impl BackendStorage for CpuStorage {
     }
 
     fn sum(&self, layout: &Layout, plan: &ReducePlan) -> Self {
-        fn go<T: k::SumLanes>(v: &[T], l: &Layout, plan: &ReducePlan) -> Vec<T> {
+        fn go<T: k::SumLanes + Send + Sync>(v: &[T], l: &Layout, plan: &ReducePlan) -> Vec<T> {
             if plan.outer() == 0 {
                 return Vec::new();
             }
@@ -376,8 +376,12 @@ impl BackendStorage for CpuStorage {
                     return alloc::filled(1, k::sum(&v[r]));
                 }
             }
-            let rows = strided::contiguous_cow(v, &plan.rows_layout(l));
-            k::sum_rows(&rows, inner)
+            let rows = plan.rows_layout(l);
+            if rows.contiguous_range().is_none() && inner >= 1024 {
+                // Long strided rows: gathered one at a time instead of copied whole.
+                return k::sum_strided_rows(v, &rows, rows.ndim() - plan.dims.len());
+            }
+            k::sum_rows(&strided::contiguous_cow(v, &rows), inner)
         }
         match self {
             CpuStorage::F32(v) => CpuStorage::F32(go(v, layout, plan)),

@@ -174,6 +174,50 @@ pub(crate) fn sum_rows<T: SumLanes>(data: &[T], len: usize) -> Vec<T> {
     out
 }
 
+/// Sums the rows of a strided view whose first `kept` dims index the outputs and whose other
+/// dims make one row each (`ReducePlan::rows_layout`): the additions of `sum_rows` on a
+/// row-major copy of the whole view, row by row through a scratch run that stays in cache, so the
+/// input is read once and no full copy is written (a conv bias's gradient, summed over N, H and W
+/// of an NCHW tensor, is 64 strided runs per channel). Threads take whole rows: the same bits.
+pub(crate) fn sum_strided_rows<T: SumLanes + Send + Sync>(
+    data: &[T],
+    rows: &crate::shape::Layout,
+    kept: usize,
+) -> Vec<T> {
+    use rayon::prelude::*;
+    let dims = rows.dims();
+    let (kept_dims, row_dims) = dims.split_at(kept);
+    let (kept_strides, row_strides) = rows.strides.split_at(kept);
+    let outer: usize = kept_dims.iter().product();
+    let inner: usize = row_dims.iter().product();
+    let row = |o: usize, scratch: &mut Vec<T>| {
+        // The offset of output o's row: o unravelled over the kept dims.
+        let (mut rest, mut offset) = (o, rows.offset);
+        for (&d, &s) in kept_dims.iter().zip(kept_strides).rev() {
+            offset += rest % d * s;
+            rest /= d;
+        }
+        let layout = crate::shape::Layout {
+            shape: crate::shape::Shape::new(row_dims),
+            strides: row_strides.into(),
+            offset,
+        };
+        super::strided::gather_into(data, &layout, scratch);
+        sum(scratch)
+    };
+    if super::parallel::tasks(outer * inner) > 1 && outer > 1 {
+        (0..outer)
+            .into_par_iter()
+            .map_init(Vec::new, |scratch, o| row(o, scratch))
+            .collect()
+    } else {
+        let mut scratch = Vec::new();
+        let mut out = super::alloc::buffer(outer);
+        out.extend((0..outer).map(|o| row(o, &mut scratch)));
+        out
+    }
+}
+
 /// Column sums of a `rows x cols` row-major buffer (a reduction over leading dims), in the order
 /// of ATen's `vectorized_outer_sum` / `scalar_outer_sum`.
 ///
@@ -542,6 +586,36 @@ mod lane_sum_tests {
                     "i64 {rows}x{cols}"
                 );
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shape::{Layout, ReducePlan, Shape};
+
+    #[test]
+    fn strided_rows_give_the_bits_of_a_full_copy() {
+        // An NCHW gradient summed over N, H and W (a conv bias's), and a transposed matrix's rows.
+        for (dims, reduce) in [
+            (vec![64usize, 6, 11, 11], vec![0i64, 2, 3]),
+            (vec![3, 5, 700], vec![0, 2]),
+            (vec![2000, 3], vec![0]),
+        ] {
+            let shape = Shape::new(&dims);
+            let values: Vec<f32> = crate::kernels::cpu::gemm::tests::lcg(shape.numel(), 7)
+                .into_iter()
+                .map(|x| x as f32)
+                .collect();
+            let layout = Layout::contiguous(shape.clone());
+            let plan = ReducePlan::new(&shape, &reduce, false);
+            let rows = plan.rows_layout(&layout);
+            let copy = crate::kernels::cpu::strided::to_contiguous(&values, &rows);
+            let expected = sum_rows(&copy, plan.count);
+            let got = sum_strided_rows(&values, &rows, rows.ndim() - plan.dims.len());
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&got), bits(&expected), "{dims:?} over {reduce:?}");
         }
     }
 }

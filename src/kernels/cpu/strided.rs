@@ -27,6 +27,15 @@ pub(crate) fn to_contiguous<T: Copy>(data: &[T], layout: &Layout) -> Vec<T> {
     out
 }
 
+/// Replaces `out`'s contents with the elements of a strided view in row-major order (a
+/// gather into a reused scratch buffer).
+#[inline]
+pub(crate) fn gather_into<T: Copy>(data: &[T], layout: &Layout, out: &mut Vec<T>) {
+    out.clear();
+    out.reserve(layout.numel());
+    map_runs_into(data, layout, |x| x, |r, out| out.extend_from_slice(r), out);
+}
+
 /// `to_contiguous`, by threads when large (`Tensor::contiguous`, `clone`, same-dtype casts).
 #[inline]
 pub(crate) fn to_contiguous_threaded<T: Copy + Send + Sync>(data: &[T], layout: &Layout) -> Vec<T> {
