@@ -294,6 +294,17 @@ impl Storage {
         on_device!(self, s => s.cumulative_last(layout, prod))
     }
 
+    pub(crate) fn logcumsumexp_last(&self, layout: &Layout) -> Storage {
+        on_device!(self, s => s.logcumsumexp_last(layout))
+    }
+
+    pub(crate) fn sort_last(&self, layout: &Layout, descending: bool) -> (Storage, Storage) {
+        on_device!(self, s => {
+            let (v, i) = s.sort_last(layout, descending);
+            (Storage::Cpu(v), Storage::Cpu(i))
+        }; raw)
+    }
+
     pub(crate) fn softmax_backward_last(
         &self,
         layout: &Layout,

@@ -230,6 +230,14 @@ pub(crate) trait BackendStorage: Sized {
     /// both float types, int64 for int64), each partial result rounded to the element type.
     fn cumulative_last(&self, layout: &Layout, prod: bool) -> Self;
 
+    /// Sorts every last-dim row (NaN greater than every number, ties in their order): the
+    /// values and their int64 positions in the row (`torch.sort(x, -1, descending, stable=True)`).
+    fn sort_last(&self, layout: &Layout, descending: bool) -> (Self, Self);
+
+    /// The running `logsumexp` of every last-dim row of a float view, in float64 from `-inf`
+    /// (ATen's `logcumsumexp_cpu_kernel`).
+    fn logcumsumexp_last(&self, layout: &Layout) -> Self;
+
     // --- normalization
     /// Layer norm over the last `n` elements of each row of a view (`n > 0`): the row-major
     /// output and each row's mean and `1 / sqrt(var + eps)`, with the optional weight and bias

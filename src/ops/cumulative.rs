@@ -1,6 +1,6 @@
-//! Cumulative sums and products and the product reduction: `cumsum cumprod prod`, with
-//! derivatives.yaml's backward formulas (`cumsum_backward`, `cumprod_backward`,
-//! `prod_backward`, `prod_safe_zeros_backward`).
+//! Cumulative sums, products and log-sum-exps, and the product reduction: `cumsum cumprod
+//! logcumsumexp prod`, with derivatives.yaml's backward formulas (`cumsum_backward`,
+//! `cumprod_backward`, `logcumsumexp_backward`, `prod_backward`, `prod_safe_zeros_backward`).
 
 use crate::autograd::{SavedTensor, backward_fn, no_grad, record};
 use crate::dtype::DType;
@@ -128,6 +128,29 @@ backward_fn! {
     }
 }
 
+backward_fn! {
+    /// `logcumsumexp_backward(grad, self, result, dim)` (FunctionsManual.cpp, after
+    /// TensorFlow's): the positive and negative parts of the gradient, each through a reversed
+    /// `logcumsumexp` in log space so nothing overflows.
+    struct LogcumsumexpBackward0 { x: SavedTensor, result: SavedTensor, dim: i64 }
+    saved [x, result]
+    fn backward(&mut self, grad, needs) {
+        let (x, result) = (self.x.get(), self.result.get());
+        if grad.numel() == 0 || x.ndim() == 0 {
+            return smallvec::smallvec![Some(grad.clone())];
+        }
+        let dim = self.dim;
+        let reverse_logcumsumexp = |t: &Tensor| t.flip(&[dim]).logcumsumexp(dim).flip(&[dim]);
+        let lowest = if grad.dtype() == DType::F32 { f32::MIN as f64 } else { f64::MIN };
+        let log_abs_grad = grad.abs().log();
+        let log_grad_positive = Tensor::where_(&grad.gt(0.0), &log_abs_grad, lowest);
+        let log_grad_negative = Tensor::where_(&grad.lt(0.0), &log_abs_grad, lowest);
+        let output_pos = reverse_logcumsumexp(&log_grad_positive.sub(&result)).add(&x).exp();
+        let output_neg = reverse_logcumsumexp(&log_grad_negative.sub(&result)).add(&x).exp();
+        smallvec::smallvec![Some(output_pos.sub(&output_neg))]
+    }
+}
+
 /// The dtype a cumulative op or product computes in: integers and bools accumulate as int64.
 fn accumulate_type(dtype: DType) -> DType {
     if dtype.is_float() { dtype } else { DType::I64 }
@@ -150,6 +173,44 @@ impl Tensor {
         }
         // Not a view of the scan's buffer: a fresh row-major tensor.
         out.movedim(-1, d as i64).clone_tensor_raw()
+    }
+
+    /// `log(cumsum(exp(x)))` along `dim`, computed stably (`torch.logcumsumexp`); running
+    /// values in float64 as ATen's CPU kernel keeps them.
+    ///
+    /// ```
+    /// use flambeau::tensor;
+    /// let y = tensor!([0.0f64, 0.0]).logcumsumexp(0);
+    /// assert_eq!(y.to_vec::<f64>(), vec![0.0, 2f64.ln()]);
+    /// ```
+    #[track_caller]
+    pub fn logcumsumexp(&self, dim: i64) -> Tensor {
+        if !self.dtype().is_float() {
+            panic!(
+                "\"logcumsumexp_out_cpu\" not implemented for '{}'",
+                self.dtype().scalar_name()
+            );
+        }
+        let out = no_grad(|| {
+            if self.ndim() == 0 {
+                wrap_dim(dim, 1);
+                return self.clone_tensor_raw();
+            }
+            let d = wrap_dim(dim, self.ndim());
+            let moved = self.movedim(d as i64, -1);
+            let storage = moved.storage().logcumsumexp_last(moved.layout());
+            let out = Tensor::from_storage(storage, moved.shape().clone());
+            if d + 1 == self.ndim() {
+                out
+            } else {
+                out.movedim(-1, d as i64).clone_tensor_raw()
+            }
+        });
+        record(out, &[self], |o| LogcumsumexpBackward0 {
+            x: SavedTensor::input(self),
+            result: SavedTensor::output(o),
+            dim,
+        })
     }
 
     /// Running sums along `dim` (`torch.cumsum`); integers and bools sum as int64, floats in

@@ -7,7 +7,9 @@ pub(crate) mod activation_more;
 pub(crate) mod binary;
 pub(crate) mod compare;
 pub(crate) mod conv;
+pub(crate) mod counting;
 pub(crate) mod cumulative;
+pub(crate) mod einsum;
 pub(crate) mod fused;
 pub(crate) mod index;
 pub(crate) mod index_more;
@@ -24,6 +26,7 @@ pub(crate) mod reduce_more;
 pub(crate) mod shape_more;
 pub(crate) mod slice;
 pub(crate) mod softmax;
+pub(crate) mod sort;
 pub(crate) mod unary;
 pub(crate) mod view;
 

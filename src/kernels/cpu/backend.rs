@@ -3,7 +3,9 @@
 //! loop is monomorphised and can be vectorised.
 
 use super::{
-    alloc, conv, fused, gemm, index, loss, norm, pool, random, reduce as k, scan, softmax, strided,
+    alloc, conv, fused, gemm, index, loss, norm, pool, random, reduce as k, scan, softmax,
+    sort::{self, SortedRows},
+    strided,
 };
 use crate::backend::ops::{BinaryOp, CmpOp, UnaryOp};
 use crate::backend::{
@@ -491,6 +493,32 @@ impl BackendStorage for CpuStorage {
             CpuStorage::I64(v) => CpuStorage::I64(scan::scan_int(v, layout, prod)),
             other => not_implemented(if prod { "cumprod" } else { "cumsum" }, other.dtype()),
         }
+    }
+
+    fn logcumsumexp_last(&self, layout: &Layout) -> Self {
+        match self {
+            CpuStorage::F32(v) => CpuStorage::F32(scan::logcumsumexp(v, layout)),
+            CpuStorage::F64(v) => CpuStorage::F64(scan::logcumsumexp(v, layout)),
+            other => not_implemented("logcumsumexp", other.dtype()),
+        }
+    }
+
+    fn sort_last(&self, layout: &Layout, descending: bool) -> (Self, Self) {
+        let (values, indices) = match self {
+            CpuStorage::F32(v) => {
+                sort::sort_rows(v, layout, descending).map_values(CpuStorage::F32)
+            }
+            CpuStorage::F64(v) => {
+                sort::sort_rows(v, layout, descending).map_values(CpuStorage::F64)
+            }
+            CpuStorage::I64(v) => {
+                sort::sort_rows(v, layout, descending).map_values(CpuStorage::I64)
+            }
+            CpuStorage::Bool(v) => {
+                sort::sort_rows(v, layout, descending).map_values(CpuStorage::Bool)
+            }
+        };
+        (values, CpuStorage::I64(indices))
     }
 
     fn layer_norm(

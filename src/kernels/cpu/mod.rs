@@ -24,4 +24,5 @@ pub(crate) mod random;
 pub(crate) mod reduce;
 mod scan;
 pub(crate) mod softmax;
+mod sort;
 pub(crate) mod strided;

@@ -51,3 +51,39 @@ pub(crate) fn scan_int(v: &[i64], l: &Layout, prod: bool) -> Vec<i64> {
     }
     out
 }
+
+/// ATen's `_log_add_exp_helper`: `log(exp(x) + exp(y))` from the larger one, NaN in `y`
+/// propagated, and `x` itself when both are the same infinity.
+fn log_add_exp(x: f64, y: f64) -> f64 {
+    // std::min / std::max return their first argument when the comparison fails (NaN).
+    let (min, max) = if y.is_nan() {
+        (y, y)
+    } else {
+        (if y < x { y } else { x }, if x < y { y } else { x })
+    };
+    if min != max || min.is_finite() {
+        (min - max).exp().ln_1p() + max
+    } else {
+        x
+    }
+}
+
+/// The running `logsumexp` of every last-dim row of a float view (ATen's
+/// `logcumsumexp_cpu_kernel`): accumulated in float64 from `-inf`, each partial result rounded
+/// to the element type.
+pub(crate) fn logcumsumexp<T: Float>(v: &[T], l: &Layout) -> Vec<T> {
+    let n = l.dims().last().copied().unwrap_or(1);
+    let x = strided::contiguous_cow(v, l);
+    let mut out = alloc::buffer(x.len());
+    if n == 0 {
+        return out;
+    }
+    for row in x.chunks(n) {
+        let mut acc = f64::NEG_INFINITY;
+        for &e in row {
+            acc = log_add_exp(e.to_f64(), acc);
+            out.push(T::from_f64(acc));
+        }
+    }
+    out
+}
