@@ -255,13 +255,6 @@ const BREADTH_NOT_YET: &[&str] = &[
     "unique_counts",
     "bincount",
     // advanced indexing and scatters
-    "index_put",
-    "index_put_accumulate",
-    "adv_index_tensor",
-    "adv_index_two",
-    "adv_index_mask",
-    "scatter_reduce",
-    "masked_scatter",
     "logcumsumexp",
     // torch.linalg
     "linalg_inv",
