@@ -11,7 +11,7 @@
 
 use crate::autograd::{SavedTensor, backward_fn, no_grad, record};
 use crate::dtype::DType;
-use crate::shape::{broadcast_shapes, wrap_dim};
+use crate::shape::wrap_dim;
 use crate::tensor::Tensor;
 
 /// One advanced-indexing expression, resolved: the indexed dims first, flattened to one linear
@@ -93,6 +93,23 @@ fn nonzero_columns(mask: &Tensor) -> Vec<Tensor> {
         .collect()
 }
 
+/// The broadcast of several shapes, `None` when they do not broadcast.
+fn broadcast_all(shapes: &[&[usize]]) -> Option<Vec<usize>> {
+    let n = shapes.iter().map(|s| s.len()).max().unwrap_or(0);
+    let mut out = vec![1usize; n];
+    for s in shapes {
+        for (k, &d) in s.iter().enumerate() {
+            let o = &mut out[n - s.len() + k];
+            if *o == 1 {
+                *o = d;
+            } else if d != 1 && d != *o {
+                return None;
+            }
+        }
+    }
+    Some(out)
+}
+
 /// Inverse of a permutation.
 fn inverse(perm: &[usize]) -> Vec<usize> {
     let mut inv = vec![0; perm.len()];
@@ -141,11 +158,17 @@ fn plan(t: &Tensor, indices: &[Option<Tensor>]) -> Plan {
     idx.resize(nd, None);
     let adv: Vec<usize> = (0..nd).filter(|&d| idx[d].is_some()).collect();
     let rest_dims: Vec<usize> = (0..nd).filter(|&d| idx[d].is_none()).collect();
-    let mut bshape: Vec<usize> = Vec::new();
-    for &d in &adv {
-        let x = idx[d].as_ref().unwrap();
-        bshape = broadcast_shapes(&bshape, x.dims()).dims().to_vec();
-    }
+    let shapes: Vec<&[usize]> = adv
+        .iter()
+        .map(|&d| idx[d].as_ref().unwrap().dims())
+        .collect();
+    let bshape = broadcast_all(&shapes).unwrap_or_else(|| {
+        let list: Vec<String> = shapes.iter().map(|s| format!("{s:?}")).collect();
+        panic!(
+            "shape mismatch: indexing tensors could not be broadcast together with shapes {}",
+            list.join(", ")
+        )
+    });
     let n: usize = bshape.iter().product();
     let mut lin = vec![0i64; if adv.is_empty() { 0 } else { n }];
     for &d in &adv {
@@ -259,7 +282,12 @@ impl Tensor {
     /// assert_eq!(b.to_vec::<f32>(), vec![0.0, 5.0, 0.0]);
     /// ```
     #[track_caller]
-    pub fn index_put(&self, indices: &[Option<Tensor>], values: &Tensor, accumulate: bool) -> Tensor {
+    pub fn index_put(
+        &self,
+        indices: &[Option<Tensor>],
+        values: &Tensor,
+        accumulate: bool,
+    ) -> Tensor {
         if values.dtype() != self.dtype() {
             panic!(
                 "Index put requires the source and destination dtypes match, got {} for the destination and {} for the source.",
@@ -269,7 +297,7 @@ impl Tensor {
         }
         let p = plan(self, indices);
         let target = p.result_shape();
-        if broadcast_shapes(&target, values.dims()).dims() != target.as_slice() {
+        if broadcast_all(&[&target, values.dims()]).as_deref() != Some(target.as_slice()) {
             panic!(
                 "shape mismatch: value tensor of shape {:?} cannot be broadcast to indexing result of shape {:?}",
                 values.dims(),
@@ -314,7 +342,12 @@ impl Tensor {
     /// assert_eq!(a.to_vec::<f32>(), vec![0.0, 0.0, 7.0, 8.0]);
     /// ```
     #[track_caller]
-    pub fn index_put_(&self, indices: &[Option<Tensor>], values: &Tensor, accumulate: bool) -> Tensor {
+    pub fn index_put_(
+        &self,
+        indices: &[Option<Tensor>],
+        values: &Tensor,
+        accumulate: bool,
+    ) -> Tensor {
         if !super::inplace::tracked(self, &[values]) {
             let r = no_grad(|| self.index_put(indices, values, accumulate));
             self.copy_raw(&r);
@@ -427,9 +460,9 @@ impl Reduce {
             "mean" => Reduce::Mean,
             "amax" => Reduce::Amax,
             "amin" => Reduce::Amin,
-            other => panic!(
-                "reduce argument must be either sum, prod, mean, amax or amin, got {other}"
-            ),
+            other => {
+                panic!("reduce argument must be either sum, prod, mean, amax or amin, got {other}")
+            }
         }
     }
 }
@@ -470,7 +503,10 @@ fn scatter_reduce_raw(
     }
     let size = this.dims()[dim];
     let idx = index.to_vec::<i64>();
-    if let Some(&bad) = idx.iter().find(|&&i| i < -(size as i64) || i >= size as i64) {
+    if let Some(&bad) = idx
+        .iter()
+        .find(|&&i| i < -(size as i64) || i >= size as i64)
+    {
         panic!("index {bad} is out of bounds for dimension {dim} with size {size}");
     }
     let mut out = this.to_vec::<f64>();
