@@ -454,3 +454,103 @@ fn activation_modules() {
     let r = catch_unwind(|| nn::Hardtanh::with_bounds(1.0, 0.0));
     assert!(r.is_err());
 }
+
+/// Issue 11: advanced indexing, `index_put` (duplicates with `accumulate`), `masked_scatter`
+/// and `scatter_reduce`.
+#[test]
+fn indexing_advanced() {
+    let g = gen_seeded(11);
+    let mut c = Checks::new("indexing_advanced");
+    let i = Tensor::from_vec(vec![2i64, 0, 2], [3]);
+    let j = Tensor::from_vec(vec![1i64, -1, 0], [3]);
+    c.check(
+        "a[i]",
+        |v| v[0].index_tensors(&[Some(Tensor::from_vec(vec![2i64, 0, 2], [3]))]),
+        &[randn(&g, &[3, 4])],
+    );
+    {
+        let (i, j) = (i.clone(), j.clone());
+        c.check(
+            "a[i, j]",
+            move |v| v[0].index_tensors(&[Some(i.clone()), Some(j.clone())]),
+            &[randn_t(&g, &[3, 4])],
+        );
+    }
+    {
+        let (i, j) = (i.clone(), j.clone());
+        c.check(
+            "a[i, :, j] (separated: broadcast dims first)",
+            move |v| v[0].index_tensors(&[Some(i.clone()), None, Some(j.clone())]),
+            &[randn(&g, &[3, 2, 4])],
+        );
+    }
+    let m = Tensor::from_vec(vec![true, false, true, true, false, true], [2, 3]);
+    {
+        let m = m.clone();
+        c.check(
+            "a[m]",
+            move |v| v[0].index_tensors(&[Some(m.clone())]),
+            &[randn(&g, &[2, 3, 2])],
+        );
+    }
+    for acc in [false, true] {
+        let idx = if acc {
+            i.clone()
+        } else {
+            Tensor::from_vec(vec![2i64, 0], [2])
+        };
+        let rows = idx.numel();
+        c.check(
+            &format!("index_put accumulate={acc}"),
+            move |v| v[0].index_put(&[Some(idx.clone())], &v[1], acc),
+            &[randn(&g, &[3, 4]), randn(&g, &[rows, 4])],
+        );
+    }
+    {
+        let (i, j) = (i.clone(), j.clone());
+        c.check(
+            "index_put two indices, broadcast values, accumulate",
+            move |v| v[0].index_put(&[Some(i.clone()), Some(j.clone())], &v[1], true),
+            &[randn(&g, &[3, 4]), randn(&g, &[1])],
+        );
+    }
+    {
+        let m = m.clone();
+        c.check(
+            "index_put_ with a mask (on a clone)",
+            move |v| {
+                let t = v[0].clone_tensor();
+                t.index_put_(&[Some(m.clone())], &v[1], false);
+                t
+            },
+            &[randn(&g, &[2, 3]), randn(&g, &[4])],
+        );
+    }
+    {
+        let m = Tensor::from_vec(vec![false, true, true, false, true, false], [2, 3]);
+        c.check(
+            "masked_scatter",
+            move |v| v[0].masked_scatter(&m, &v[1]),
+            &[randn(&g, &[2, 3]), randn(&g, &[5])],
+        );
+        let m1 = Tensor::from_vec(vec![true, false, true], [3]);
+        c.check(
+            "masked_scatter broadcast mask",
+            move |v| v[0].masked_scatter(&m1, &v[1]),
+            &[randn(&g, &[2, 3]), randn(&g, &[2, 3])],
+        );
+    }
+    let si = Tensor::from_vec(vec![1i64, 2, 2, 0, 2, 4, 1, 4, 2], [3, 3]);
+    for reduce in ["sum", "mean", "amax", "amin", "prod"] {
+        for include_self in [true, false] {
+            let si = si.clone();
+            let dom = if reduce == "prod" { positive } else { same };
+            c.check(
+                &format!("scatter_reduce {reduce} include_self={include_self}"),
+                move |v| v[0].scatter_reduce(1, &si, &v[1], reduce, include_self),
+                &[dom(randn(&g, &[3, 5])), dom(randn(&g, &[3, 3]))],
+            );
+        }
+    }
+    c.finish();
+}

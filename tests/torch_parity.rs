@@ -237,14 +237,6 @@ fn ops() {
 /// pass, and a named case that no longer is unsupported must be removed, so the list shrinks as
 /// the ops land and nothing is skipped silently.
 const BREADTH_NOT_YET: &[&str] = &[
-    // advanced indexing and scatters
-    "index_put",
-    "index_put_accumulate",
-    "adv_index_tensor",
-    "adv_index_two",
-    "adv_index_mask",
-    "scatter_reduce",
-    "masked_scatter",
     // torch.linalg
     "linalg_inv",
     "linalg_solve",

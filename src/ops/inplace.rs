@@ -118,7 +118,7 @@ impl Tensor {
     /// Runs a tracked in-place operation: checks, computes `f(snapshot)` out of place, writes the
     /// values and rebases the history.
     #[track_caller]
-    fn inplace_tracked(&self, f: impl FnOnce(&Tensor) -> Tensor) -> Tensor {
+    pub(crate) fn inplace_tracked(&self, f: impl FnOnce(&Tensor) -> Tensor) -> Tensor {
         check_inplace(self, true);
         let result = f(&self.snapshot());
         self.copy_raw(&result);

@@ -12,6 +12,7 @@ pub(crate) mod cumulative;
 pub(crate) mod einsum;
 pub(crate) mod fused;
 pub(crate) mod index;
+pub(crate) mod index_advanced;
 pub(crate) mod index_more;
 pub(crate) mod inplace;
 pub(crate) mod join;

@@ -344,6 +344,9 @@ fn index(base: Value, items: &[Json], env: &Env) -> EvalResult {
                 .ok_or_else(|| "index out of range".to_string())
         }
         Value::Tensor(t) => {
+            if super::breadth_index::has_tensor_item(items, env) {
+                return super::breadth_index::index_items(&t, items, env);
+            }
             let mut args = Vec::new();
             // `None` items become new axes after indexing (their output positions), `...`
             // full ranges over the dims the other items leave.
@@ -597,6 +600,7 @@ pub fn call(name: &str, a: &Args) -> EvalResult {
         }
         other => {
             return super::breadth::call(other, a)
+                .or_else(|| super::breadth_index::call(other, a))
                 .unwrap_or_else(|| unsupported(format!("function {other}")));
         }
     };
@@ -713,6 +717,7 @@ pub fn method(name: &str, this: Value, a: &Args) -> EvalResult {
         "float" => x.float(),
         other => {
             return super::breadth::method(other, &x, a)
+                .or_else(|| super::breadth_index::method(other, &x, a))
                 .unwrap_or_else(|| unsupported(format!("method {other}")));
         }
     };

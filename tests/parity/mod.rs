@@ -2,6 +2,7 @@
 //! tensors into Flambeau tensors, comparing results, and counting outcomes.
 
 pub mod breadth;
+pub mod breadth_index;
 pub mod breadth_select;
 pub mod data;
 pub mod eval;
