@@ -263,14 +263,6 @@ const BREADTH_NOT_YET: &[&str] = &[
     "scatter_reduce",
     "masked_scatter",
     "logcumsumexp",
-    // torch.linalg
-    "linalg_inv",
-    "linalg_solve",
-    "linalg_det",
-    "cholesky",
-    "qr_r_abs",
-    "svdvals",
-    "eigvalsh",
 ];
 
 #[test]

@@ -16,6 +16,9 @@ fn tensor_or_scalar(v: &Value) -> Result<flambeau::TensorOrScalar, String> {
 
 /// `torch.X` / `F.X` calls; the first argument is the input tensor.
 pub fn call(name: &str, a: &Args) -> Option<EvalResult> {
+    if let Some(r) = super::breadth_linalg::call(name, a) {
+        return Some(r);
+    }
     let r = (|| -> EvalResult {
         let t = |i: usize, n: &str| a.tensor(i, n);
         let unary = |f: fn(&Tensor) -> Tensor| -> EvalResult {

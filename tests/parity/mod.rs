@@ -2,6 +2,7 @@
 //! tensors into Flambeau tensors, comparing results, and counting outcomes.
 
 pub mod breadth;
+pub mod breadth_linalg;
 pub mod data;
 pub mod eval;
 pub mod higher_order;
