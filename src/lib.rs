@@ -29,6 +29,7 @@ mod device;
 mod dtype;
 mod error;
 pub(crate) mod kernels;
+pub mod linalg;
 pub mod nn;
 pub(crate) mod ops;
 pub mod optim;

@@ -593,6 +593,17 @@ impl Storage {
             }
         }
     }
+
+    pub(crate) fn linalg(
+        &self,
+        layout: &Layout,
+        op: crate::backend::LinalgOp,
+        rhs: Option<(&Storage, &Layout)>,
+    ) -> (Vec<Storage>, Vec<i64>) {
+        let rhs = rhs.map(cpu_operand);
+        let (outs, info) = on_device!(self, s => s.linalg(layout, op, rhs); raw);
+        (outs.into_iter().map(Storage::Cpu).collect(), info)
+    }
 }
 
 /// What views of one tensor share: the buffer behind a lock, and the version counter that in-place

@@ -554,3 +554,107 @@ fn indexing_advanced() {
     }
     c.finish();
 }
+
+/// `a + 3 I`: well away from singular for a standard normal 3 x 3 `a`.
+fn shifted(a: &Tensor) -> Tensor {
+    let n = *a.dims().last().unwrap();
+    a.add(Tensor::eye_dtype(n, n, F64).mul(3.0))
+}
+
+#[test]
+fn linalg() {
+    use flambeau::linalg;
+    let g = gen_seeded(104);
+    let mut c = Checks::new("linalg");
+    let sym = |a: &Tensor| a.add(a.transpose(-2, -1));
+    let spd = |a: &Tensor| {
+        let n = *a.dims().last().unwrap();
+        a.matmul(&a.transpose(-2, -1))
+            .add(Tensor::eye_dtype(n, n, F64))
+    };
+    c.check(
+        "inv",
+        |v| linalg::inv(&shifted(&v[0])),
+        &[randn(&g, &[3, 3])],
+    );
+    c.check(
+        "inv transposed",
+        |v| linalg::inv(&shifted(&v[0])),
+        &[randn_t(&g, &[3, 3])],
+    );
+    c.check(
+        "inv batched",
+        |v| linalg::inv(&shifted(&v[0])),
+        &[randn(&g, &[2, 3, 3])],
+    );
+    c.check(
+        "solve",
+        |v| linalg::solve(&shifted(&v[0]), &v[1]),
+        &[randn(&g, &[3, 3]), randn(&g, &[3, 2])],
+    );
+    c.check(
+        "solve vector",
+        |v| linalg::solve(&shifted(&v[0]), &v[1]),
+        &[randn(&g, &[3, 3]), randn(&g, &[3])],
+    );
+    c.check(
+        "solve broadcast",
+        |v| linalg::solve(&shifted(&v[0]), &v[1]),
+        &[randn(&g, &[2, 3, 3]), randn_t(&g, &[3, 2])],
+    );
+    c.check(
+        "det",
+        |v| linalg::det(&shifted(&v[0])),
+        &[randn(&g, &[3, 3])],
+    );
+    c.check(
+        "det batched",
+        |v| linalg::det(&shifted(&v[0])),
+        &[randn(&g, &[2, 3, 3])],
+    );
+    c.check(
+        "cholesky",
+        |v| linalg::cholesky(&spd(&v[0])),
+        &[randn(&g, &[3, 3])],
+    );
+    c.check(
+        "cholesky batched",
+        |v| linalg::cholesky(&spd(&v[0])),
+        &[randn(&g, &[2, 3, 3])],
+    );
+    c.check("qr R tall", |v| linalg::qr(&v[0]).1, &[randn(&g, &[4, 3])]);
+    c.check("qr Q tall", |v| linalg::qr(&v[0]).0, &[randn(&g, &[4, 3])]);
+    c.check(
+        "qr R square",
+        |v| linalg::qr(&v[0]).1,
+        &[randn_t(&g, &[3, 3])],
+    );
+    c.check("qr R wide", |v| linalg::qr(&v[0]).1, &[randn(&g, &[2, 4])]);
+    c.check("qr Q wide", |v| linalg::qr(&v[0]).0, &[randn(&g, &[2, 4])]);
+    c.check(
+        "eigvalsh",
+        |v| linalg::eigvalsh(&sym(&v[0])),
+        &[randn(&g, &[3, 3])],
+    );
+    c.check(
+        "eigvalsh batched",
+        |v| linalg::eigvalsh(&sym(&v[0])),
+        &[randn(&g, &[2, 3, 3])],
+    );
+    c.check(
+        "eigh vectors",
+        |v| linalg::eigh(&sym(&v[0])).1,
+        &[randn(&g, &[3, 3])],
+    );
+    c.check(
+        "svdvals tall",
+        |v| linalg::svdvals(&v[0]),
+        &[randn(&g, &[4, 3])],
+    );
+    c.check(
+        "svdvals wide",
+        |v| linalg::svdvals(&v[0]),
+        &[randn_t(&g, &[2, 4])],
+    );
+    c.finish();
+}

@@ -236,16 +236,7 @@ fn ops() {
 /// reported as unsupported and tolerated only while it is named here; a case not named here must
 /// pass, and a named case that no longer is unsupported must be removed, so the list shrinks as
 /// the ops land and nothing is skipped silently.
-const BREADTH_NOT_YET: &[&str] = &[
-    // torch.linalg
-    "linalg_inv",
-    "linalg_solve",
-    "linalg_det",
-    "cholesky",
-    "qr_r_abs",
-    "svdvals",
-    "eigvalsh",
-];
+const BREADTH_NOT_YET: &[&str] = &[];
 
 #[test]
 fn ops_breadth() {

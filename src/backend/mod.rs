@@ -411,4 +411,34 @@ pub(crate) trait BackendStorage: Sized {
     /// The input gradient of an adaptive average pooling from an input of `input` (height, width).
     fn adaptive_avg_pool2d_backward(&self, layout: &Layout, input: [usize; 2]) -> Self;
     // ===== end of the pooling family =====
+
+    // --- linear algebra (`torch.linalg`)
+    /// `op` on each matrix of a batch of views `[..., m, n]` (for `Solve`, `rhs` holds the
+    /// right-hand sides `[..., n, k]` with the same batch): row-major outputs (`Inv`,
+    /// `Cholesky`: `[..., n, n]`; `Solve`: `[..., n, k]`; `Det`: one per matrix; `Qr`: Q
+    /// `[..., m, min(m, n)]` then R `[..., min(m, n), n]`; `Eigh`: eigenvalues `[..., n]`
+    /// ascending then eigenvectors as columns `[..., n, n]`) and LAPACK's `info` per matrix.
+    fn linalg(
+        &self,
+        layout: &Layout,
+        op: LinalgOp,
+        rhs: Option<(&Self, &Layout)>,
+    ) -> (Vec<Self>, Vec<i64>);
+}
+
+/// A `torch.linalg` kernel run by [`BackendStorage::linalg`] on each matrix of a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LinalgOp {
+    /// The inverse (LU with partial pivoting); `info`: the first zero pivot.
+    Inv,
+    /// `A X = B`; `info` as `Inv`.
+    Solve,
+    /// The determinant.
+    Det,
+    /// The lower Cholesky factor; `info`: the first leading minor not positive-definite.
+    Cholesky,
+    /// The reduced Householder QR.
+    Qr,
+    /// Eigenvalues and eigenvectors of the symmetric matrix of the lower triangle.
+    Eigh,
 }

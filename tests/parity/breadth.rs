@@ -19,6 +19,9 @@ pub fn call(name: &str, a: &Args) -> Option<EvalResult> {
     if let Some(r) = super::breadth_select::call(name, a) {
         return Some(r);
     }
+    if let Some(r) = super::breadth_linalg::call(name, a) {
+        return Some(r);
+    }
     let r = (|| -> EvalResult {
         let t = |i: usize, n: &str| a.tensor(i, n);
         let unary = |f: fn(&Tensor) -> Tensor| -> EvalResult {

@@ -209,6 +209,7 @@ pub fn eval(node: &Json, env: &Env) -> EvalResult {
             ("values", Value::ValuesIndices(v, _)) => Ok(Value::Tensor(v)),
             ("indices", Value::ValuesIndices(_, i)) => Ok(Value::Tensor(i)),
             ("mT", Value::Tensor(t)) => Ok(Value::Tensor(t.transpose(-2, -1))),
+            ("dtype", Value::Tensor(t)) => Ok(Value::DType(t.dtype())),
             (a, Value::Named(fields)) => match fields.into_iter().find(|(n, _)| *n == a) {
                 Some((_, v)) => Ok(v),
                 None => unsupported(format!("attribute {a} of a named tuple")),

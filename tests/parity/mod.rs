@@ -3,6 +3,7 @@
 
 pub mod breadth;
 pub mod breadth_index;
+pub mod breadth_linalg;
 pub mod breadth_select;
 pub mod data;
 pub mod eval;

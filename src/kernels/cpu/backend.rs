@@ -938,4 +938,11 @@ impl BackendStorage for CpuStorage {
         }
     }
     // ===== end of the pooling family =====
+
+    fn linalg(&self, l: &Layout, op: LinalgOp, rhs: Option<(&Self, &Layout)>) -> LinalgOut {
+        super::linalg::linalg_storage(self, l, op, rhs)
+    }
 }
+
+type LinalgOut = (Vec<CpuStorage>, Vec<i64>);
+use crate::backend::LinalgOp;

@@ -4,7 +4,7 @@
 //! buffers in `buffer_pool.rs`), strided copies and elementwise loops (`strided.rs`, threaded
 //! above a size by `parallel.rs`), reductions in PyTorch's summation order (`reduce.rs`),
 //! layer norm and softmax rows (`norm.rs`, `softmax.rs`), `mse_loss` forward and backward
-//! (`loss.rs`), cumulative sums and products (`scan.rs`),
+//! (`loss.rs`), cumulative sums and products (`scan.rs`), `torch.linalg` factorizations (`linalg.rs`),
 //! matrix products (`gemm.rs`), indexing (`index.rs`), PyTorch's random distributions
 //! (`random.rs`, `avx_mathfun.rs`) and the optimizers' fused updates (`fused.rs`).
 
@@ -16,6 +16,7 @@ pub(crate) mod conv;
 pub(crate) mod fused;
 pub(crate) mod gemm;
 mod index;
+mod linalg;
 mod loss;
 pub(crate) mod norm;
 mod parallel;
