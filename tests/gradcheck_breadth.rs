@@ -658,3 +658,90 @@ fn linalg() {
     );
     c.finish();
 }
+
+/// Sorting and selection (distinct values, so the selected positions are stable under the
+/// finite-difference steps), `logcumsumexp`, and `einsum`.
+#[test]
+fn sort_select_scan_einsum() {
+    let g = gen_seeded(12);
+    let mut c = Checks::new("sort_select_scan_einsum");
+    c.check(
+        "sort dim=1",
+        |v| v[0].sort(1, false).0,
+        &[randn(&g, &[3, 5])],
+    );
+    c.check(
+        "sort descending dim=0",
+        |v| v[0].sort(0, true).0,
+        &[randn_t(&g, &[4, 3])],
+    );
+    c.check("msort", |v| v[0].msort(), &[randn(&g, &[4, 2])]);
+    c.check(
+        "topk largest",
+        |v| v[0].topk(2, -1, true).0,
+        &[randn(&g, &[3, 5])],
+    );
+    c.check(
+        "topk smallest dim=0",
+        |v| v[0].topk(2, 0, false).0,
+        &[randn(&g, &[4, 3])],
+    );
+    c.check(
+        "kthvalue",
+        |v| v[0].kthvalue(2, 1, false).0,
+        &[randn(&g, &[3, 5])],
+    );
+    c.check(
+        "kthvalue keepdim",
+        |v| v[0].kthvalue(3, 0, true).0,
+        &[randn(&g, &[4, 3])],
+    );
+    c.check(
+        "median dim",
+        |v| v[0].median_dim(1, false).0,
+        &[randn(&g, &[3, 5])],
+    );
+    c.check(
+        "nanmedian dim",
+        |v| v[0].nanmedian_dim(0, true).0,
+        &[randn(&g, &[5, 2])],
+    );
+    c.check("median all", |v| v[0].median(), &[randn(&g, &[3, 3])]);
+    c.check("nanmedian all", |v| v[0].nanmedian(), &[randn(&g, &[2, 3])]);
+    c.check(
+        "logcumsumexp dim=1",
+        |v| v[0].logcumsumexp(1),
+        &[randn(&g, &[3, 4])],
+    );
+    c.check(
+        "logcumsumexp dim=0",
+        |v| v[0].logcumsumexp(0),
+        &[randn_t(&g, &[4, 3])],
+    );
+    c.check(
+        "einsum bij,bjk->bik",
+        |v| Tensor::einsum("bij,bjk->bik", &[&v[0], &v[1]]),
+        &[randn(&g, &[2, 3, 4]), randn(&g, &[2, 4, 2])],
+    );
+    c.check(
+        "einsum i,j->ij",
+        |v| Tensor::einsum("i,j->ij", &[&v[0], &v[1]]),
+        &[randn(&g, &[3]), randn(&g, &[2])],
+    );
+    c.check(
+        "einsum implicit ij,jk (three operands)",
+        |v| Tensor::einsum("ij,jk,k", &[&v[0], &v[1], &v[2]]),
+        &[randn(&g, &[2, 3]), randn(&g, &[3, 4]), randn(&g, &[4])],
+    );
+    c.check(
+        "einsum ...ij->...ji with broadcast",
+        |v| Tensor::einsum("...ij,...jk->...ik", &[&v[0], &v[1]]),
+        &[randn(&g, &[2, 1, 2, 3]), randn(&g, &[3, 3, 2])],
+    );
+    c.check(
+        "einsum sum ij->",
+        |v| Tensor::einsum("ij->", &[&v[0]]),
+        &[randn(&g, &[2, 3])],
+    );
+    c.finish();
+}
