@@ -186,7 +186,11 @@ pub fn solve(a: &Tensor, b: &Tensor) -> Tensor {
 pub fn det(a: &Tensor) -> Tensor {
     check(a, "linalg.det", true);
     let (batch, _, _) = split(a);
-    let out = no_grad(|| raw(LinalgOp::Det, a, None, &[batch.clone()]).0.remove(0));
+    let out = no_grad(|| {
+        raw(LinalgOp::Det, a, None, std::slice::from_ref(&batch))
+            .0
+            .remove(0)
+    });
     record(out, &[a], |o| LinalgDetBackward0 {
         a: SavedTensor::input(a),
         det: SavedTensor::output(o),

@@ -64,7 +64,7 @@ impl Plan {
     }
 
     /// Permutation of a `[B..., rest...]` tensor that puts the broadcast dims at `pos`.
-    fn from_front(&self) -> Vec<usize> {
+    fn front_to_pos(&self) -> Vec<usize> {
         let (nb, p) = (self.bshape.len(), self.pos);
         let mut v: Vec<usize> = (nb..nb + p).collect();
         v.extend(0..nb);
@@ -241,7 +241,7 @@ impl Tensor {
         if p.pos == 0 {
             out
         } else {
-            out.permute(p.from_front()).contiguous()
+            out.permute(p.front_to_pos()).contiguous()
         }
     }
 
