@@ -179,8 +179,8 @@ impl Tensor {
     /// values in float64 as ATen's CPU kernel keeps them.
     ///
     /// ```
-    /// use flambeau::tensor;
-    /// let y = tensor!([0.0f64, 0.0]).logcumsumexp(0);
+    /// use flambeau::Tensor;
+    /// let y = Tensor::from_vec(vec![0.0f64, 0.0], [2]).logcumsumexp(0);
     /// assert_eq!(y.to_vec::<f64>(), vec![0.0, 2f64.ln()]);
     /// ```
     #[track_caller]
