@@ -2,6 +2,7 @@
 
 mod access;
 mod create;
+mod create_like;
 mod display;
 mod literal;
 
