@@ -117,3 +117,18 @@ fn einsum_forms_and_messages() {
             .contains("subscript i has size 3")
     );
 }
+
+#[test]
+fn median_of_all_shares_the_gradient_among_ties() {
+    // torch: x = tensor([1., 2., 2., 3.], requires_grad=True); x.median().backward()
+    // gives x.grad == [0, 0.5, 0.5, 0] (evenly_distribute_backward).
+    let x = tensor!([1.0, 2.0, 2.0, 3.0]).requires_grad_(true);
+    x.median().backward();
+    assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![0.0, 0.5, 0.5, 0.0]);
+    let y = tensor!([f32::NAN, 1.0, f32::NAN]).requires_grad_(true);
+    y.median().backward();
+    assert_eq!(y.grad().unwrap().to_vec::<f32>(), vec![0.5, 0.0, 0.5]);
+    let z = tensor!([2.0, f32::NAN, 2.0, 5.0]).requires_grad_(true);
+    z.nanmedian().backward();
+    assert_eq!(z.grad().unwrap().to_vec::<f32>(), vec![0.5, 0.0, 0.5, 0.0]);
+}

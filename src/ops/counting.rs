@@ -4,6 +4,7 @@
 //! differentiable).
 
 use crate::dtype::DType;
+use crate::storage::StorageElement;
 use crate::tensor::Tensor;
 
 /// The flattened values of an integer or bool tensor as `i64`, or `None` for floating types.
@@ -81,29 +82,17 @@ impl Tensor {
         // Group equal values by sorting positions; floats through f64 hold f32 exactly, and a
         // NaN never equals its neighbour, so each stays a value of its own.
         let (order, group_starts, values) = match integral_values(self) {
-            Some(v) => {
-                let mut order: Vec<usize> = (0..n).collect();
-                order.sort_by_key(|&i| v[i]);
-                let starts = group_starts(n, |a, b| v[order[a]] == v[order[b]]);
-                let vals: Vec<i64> = starts.iter().map(|&s| v[order[s]]).collect();
-                let len = vals.len();
-                let t = Tensor::from_vec(vals, [len]).to_dtype(self.dtype());
-                (order, starts, t)
-            }
-            None => {
-                let v = self.to_vec::<f64>();
-                let mut order: Vec<usize> = (0..n).collect();
-                // NaN sorts last, as ATen's sort does.
-                order.sort_by(|&a, &b| match (v[a].is_nan(), v[b].is_nan()) {
-                    (false, false) => v[a].partial_cmp(&v[b]).expect("not NaN"),
-                    (x, y) => x.cmp(&y),
-                });
-                let starts = group_starts(n, |a, b| v[order[a]] == v[order[b]]);
-                let vals: Vec<f64> = starts.iter().map(|&s| v[order[s]]).collect();
-                let len = vals.len();
-                let t = Tensor::from_vec(vals, [len]).to_dtype(self.dtype());
-                (order, starts, t)
-            }
+            Some(v) => sorted_groups(v, |a, b| a.cmp(b), self.dtype()),
+            // NaN sorts last, as ATen's sort does.
+            None => sorted_groups(
+                self.to_vec::<f64>(),
+                |a, b| {
+                    a.is_nan()
+                        .cmp(&b.is_nan())
+                        .then(a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal))
+                },
+                self.dtype(),
+            ),
         };
         let ends: Vec<usize> = group_starts.iter().skip(1).copied().chain([n]).collect();
         let inverse = return_inverse.then(|| {
@@ -185,7 +174,23 @@ impl Tensor {
     }
 }
 
-/// The first position of each run of equal neighbours in `0..n`.
-fn group_starts(n: usize, same: impl Fn(usize, usize) -> bool) -> Vec<usize> {
-    (0..n).filter(|&i| i == 0 || !same(i - 1, i)).collect()
+/// The positions of `v` in sorted order (stable), the first sorted position of each run of
+/// equal values, and those values as a 1-D tensor of `dtype`.
+fn sorted_groups<T: StorageElement + PartialEq + Copy>(
+    v: Vec<T>,
+    cmp: impl Fn(&T, &T) -> std::cmp::Ordering,
+    dtype: DType,
+) -> (Vec<usize>, Vec<usize>, Tensor) {
+    let mut order: Vec<usize> = (0..v.len()).collect();
+    order.sort_by(|&a, &b| cmp(&v[a], &v[b]));
+    let starts: Vec<usize> = (0..v.len())
+        .filter(|&i| i == 0 || v[order[i - 1]] != v[order[i]])
+        .collect();
+    let values: Vec<T> = starts.iter().map(|&s| v[order[s]]).collect();
+    let len = values.len();
+    (
+        order,
+        starts,
+        Tensor::from_vec(values, [len]).to_dtype(dtype),
+    )
 }

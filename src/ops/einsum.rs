@@ -258,7 +258,7 @@ impl Tensor {
                 size[l] = size[l].max(n);
             }
         }
-        let mut ops: Vec<Labelled> = ops
+        let ops: Vec<Labelled> = ops
             .into_iter()
             .map(|o| {
                 let full: Vec<usize> = o.labels.iter().map(|&l| size[l]).collect();
@@ -274,37 +274,32 @@ impl Tensor {
             })
             .collect();
         // Labels found in one operand only and not in the output are summed first.
-        for i in 0..ops.len() {
-            let others: Vec<usize> = ops
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != i)
-                .flat_map(|(_, o)| o.labels.iter().copied())
-                .collect();
-            let o = std::mem::replace(
-                &mut ops[i],
-                Labelled {
-                    t: Tensor::zeros([0]),
-                    labels: vec![],
-                },
-            );
-            ops[i] = o.sum_except(|l| output.contains(&l) || others.contains(&l));
+        let mut uses = vec![0usize; size.len()];
+        for o in &ops {
+            for &l in &o.labels {
+                uses[l] += 1;
+            }
         }
-        let mut rest = ops.into_iter();
-        let mut acc = rest
+        let mut ops = ops
+            .into_iter()
+            .map(|o| o.sum_except(|l| output.contains(&l) || uses[l] > 1))
+            .collect::<Vec<_>>()
+            .into_iter();
+        let mut acc = ops
             .next()
             .expect("einsum(): must provide at least one operand");
-        let rest: Vec<Labelled> = rest.collect();
-        for (i, next) in rest.iter().enumerate() {
-            let later: Vec<usize> = rest[i + 1..]
-                .iter()
-                .flat_map(|o| o.labels.iter().copied())
-                .collect();
-            let keep = |l: usize| output.contains(&l) || later.contains(&l);
-            let next = Labelled {
-                t: next.t.clone(),
-                labels: next.labels.clone(),
-            };
+        let rest: Vec<Labelled> = ops.collect();
+        let mut later_uses = vec![0usize; size.len()];
+        for o in &rest {
+            for &l in &o.labels {
+                later_uses[l] += 1;
+            }
+        }
+        for next in rest {
+            for &l in &next.labels {
+                later_uses[l] -= 1;
+            }
+            let keep = |l: usize| output.contains(&l) || later_uses[l] > 0;
             acc = contract(acc, next, &keep);
         }
         let acc = acc.sum_except(|l| output.contains(&l));

@@ -29,16 +29,14 @@ backward_fn! {
 }
 
 backward_fn! {
-    /// median()/nanmedian() of all elements: the gradient goes to the one selected element
-    /// (`evenly_distribute_backward` picks the first of ties in PyTorch; this picks the one
-    /// the sort selected).
-    struct MedianBackward0 { flat_index: Tensor, in_shape: Shape }
+    /// median()/nanmedian() of all elements: derivatives.yaml's `evenly_distribute_backward`,
+    /// the gradient shared equally by every element equal to the result (every NaN when the
+    /// result is NaN). `share` is that mask divided by its count, in the input's dtype.
+    struct MedianBackward0 { share: Tensor }
     names [NanmedianBackward0]
     saved []
     fn backward(&mut self, grad, needs) {
-        let z = Tensor::zeros_dtype([self.in_shape.numel().max(1)], grad.dtype());
-        let g = z.scatter(0, &self.flat_index.reshape([1]), &grad.reshape([1]));
-        smallvec::smallvec![Some(g.reshape(self.in_shape.dims().to_vec()))]
+        smallvec::smallvec![Some(self.share.mul(grad))]
     }
 }
 
@@ -297,18 +295,25 @@ impl Tensor {
             panic!("median() input tensor cannot be empty");
         }
         let flat = self.reshape([-1]);
-        let (v, i) = no_grad(|| flat.median_positions(0, false, kind));
-        let (v, i) = (v.reshape(Vec::<i64>::new()), i.reshape(Vec::<i64>::new()));
-        let in_shape = self.shape().clone();
+        let v = no_grad(|| {
+            flat.median_positions(0, false, kind)
+                .0
+                .reshape(Vec::<i64>::new())
+        });
+        let share = |v: &Tensor| {
+            no_grad(|| {
+                let mask = if v.isnan().item::<bool>() {
+                    self.isnan()
+                } else {
+                    self.eq(v)
+                };
+                let mask = mask.to_dtype(self.dtype());
+                mask.div(mask.sum())
+            })
+        };
         match kind {
-            Median::NanPropagating => record(v, &[self], |_| MedianBackward0 {
-                flat_index: i,
-                in_shape,
-            }),
-            Median::NanIgnoring => record(v, &[self], |_| NanmedianBackward0 {
-                flat_index: i,
-                in_shape,
-            }),
+            Median::NanPropagating => record(v, &[self], |v| MedianBackward0 { share: share(v) }),
+            Median::NanIgnoring => record(v, &[self], |v| NanmedianBackward0 { share: share(v) }),
         }
     }
 

@@ -7,49 +7,48 @@ use super::{alloc, strided};
 use crate::dtype::Float;
 use crate::shape::Layout;
 
-/// The scan of every last-dim row of a float view, row-major.
-pub(crate) fn scan_float<T: Float>(v: &[T], l: &Layout, prod: bool) -> Vec<T> {
+/// Every last-dim row of a view scanned left to right: `acc = step(acc, x)` from `init`, each
+/// partial result written through `out` (the one loop of the scan kernels).
+fn scan_rows<T: Copy, A: Copy>(
+    v: &[T],
+    l: &Layout,
+    init: A,
+    step: impl Fn(A, T) -> A,
+    out: impl Fn(A) -> T,
+) -> Vec<T> {
     let n = l.dims().last().copied().unwrap_or(1);
     let x = strided::contiguous_cow(v, l);
-    let mut out = alloc::buffer(x.len());
+    let mut res = alloc::buffer(x.len());
     if n == 0 {
-        return out;
+        return res;
     }
     for row in x.chunks(n) {
-        let mut acc = if prod { 1.0f64 } else { 0.0f64 };
+        let mut acc = init;
         for &e in row {
-            acc = if prod {
-                acc * e.to_f64()
-            } else {
-                acc + e.to_f64()
-            };
-            out.push(T::from_f64(acc));
+            acc = step(acc, e);
+            res.push(out(acc));
         }
     }
-    out
+    res
+}
+
+/// The scan of every last-dim row of a float view, row-major.
+pub(crate) fn scan_float<T: Float>(v: &[T], l: &Layout, prod: bool) -> Vec<T> {
+    if prod {
+        scan_rows(v, l, 1.0f64, |a, e| a * e.to_f64(), T::from_f64)
+    } else {
+        scan_rows(v, l, 0.0f64, |a, e| a + e.to_f64(), T::from_f64)
+    }
 }
 
 /// The scan of every last-dim row of an int64 view (wrapping, as C++'s signed overflow on the
 /// CPU in practice).
 pub(crate) fn scan_int(v: &[i64], l: &Layout, prod: bool) -> Vec<i64> {
-    let n = l.dims().last().copied().unwrap_or(1);
-    let x = strided::contiguous_cow(v, l);
-    let mut out = alloc::buffer(x.len());
-    if n == 0 {
-        return out;
+    if prod {
+        scan_rows(v, l, 1i64, i64::wrapping_mul, |a| a)
+    } else {
+        scan_rows(v, l, 0i64, i64::wrapping_add, |a| a)
     }
-    for row in x.chunks(n) {
-        let mut acc: i64 = if prod { 1 } else { 0 };
-        for &e in row {
-            acc = if prod {
-                acc.wrapping_mul(e)
-            } else {
-                acc.wrapping_add(e)
-            };
-            out.push(acc);
-        }
-    }
-    out
 }
 
 /// ATen's `_log_add_exp_helper`: `log(exp(x) + exp(y))` from the larger one, NaN in `y`
@@ -72,18 +71,11 @@ fn log_add_exp(x: f64, y: f64) -> f64 {
 /// `logcumsumexp_cpu_kernel`): accumulated in float64 from `-inf`, each partial result rounded
 /// to the element type.
 pub(crate) fn logcumsumexp<T: Float>(v: &[T], l: &Layout) -> Vec<T> {
-    let n = l.dims().last().copied().unwrap_or(1);
-    let x = strided::contiguous_cow(v, l);
-    let mut out = alloc::buffer(x.len());
-    if n == 0 {
-        return out;
-    }
-    for row in x.chunks(n) {
-        let mut acc = f64::NEG_INFINITY;
-        for &e in row {
-            acc = log_add_exp(e.to_f64(), acc);
-            out.push(T::from_f64(acc));
-        }
-    }
-    out
+    scan_rows(
+        v,
+        l,
+        f64::NEG_INFINITY,
+        |acc, e| log_add_exp(e.to_f64(), acc),
+        T::from_f64,
+    )
 }
