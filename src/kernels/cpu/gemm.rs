@@ -115,47 +115,38 @@ macro_rules! float_gemm {
                 }
                 let work = m * n * k * std::mem::size_of::<$t>();
                 let threads = rayon::current_num_threads();
-                let cp = c.as_mut_ptr() as *mut $t;
-                let (ap, bp) = (a.as_ptr(), b.as_ptr());
+                let cp = SendPtr(c.as_mut_ptr() as *mut $t);
+                // One product over depths `from..from + depth` into `dst`, on `par`.
+                // SAFETY (for every call below): the bounds of every operand were checked above,
+                // and a depth range inside `0..k` stays inside them; `dst` is `c` (a distinct
+                // mutable slice, so it cannot overlap `a` or `b`) or a fresh buffer of `m * n`;
+                // gemm reads `dst` only when `acc`, which is only `c` under the caller's
+                // contract.
+                let product = |from: usize, depth: usize, dst: SendPtr<$t>, acc: bool, par| unsafe {
+                    <$t as GemmKernel>::kernel(
+                        m,
+                        n,
+                        depth,
+                        dst.get(),
+                        acc,
+                        a.as_ptr().add(ar.offset + from * ar.cs),
+                        ar,
+                        b.as_ptr().add(br.offset + from * br.rs),
+                        br,
+                        par,
+                    )
+                };
                 if split_depth(m, n, k, work) {
                     // Two halves of the depth, each product computed by one thread, the second
                     // half's added to the first's: the output is too small for the kernel to
                     // share between threads. The split depends on the shape only, so the bits do
                     // not depend on the thread count.
                     let k0 = k / 2;
-                    let mut upper: Vec<$t> = Vec::with_capacity(m * n);
-                    let (cp, up) = (SendPtr(cp), SendPtr(upper.as_mut_ptr()));
-                    let (a1, b1) = (ar.offset + k0 * ar.cs, br.offset + k0 * br.rs);
-                    // SAFETY: as below; each half reads `k0` or `k - k0` columns of `a` (rows of
-                    // `b`) inside the checked bounds and writes its own `m x n` output.
-                    let lower_half = || unsafe {
-                        gemm_kernel(
-                            m,
-                            n,
-                            k0,
-                            cp.get(),
-                            accumulate,
-                            a.as_ptr().add(ar.offset),
-                            ar,
-                            b.as_ptr().add(br.offset),
-                            br,
-                            gemm::Parallelism::None,
-                        )
-                    };
-                    let upper_half = || unsafe {
-                        gemm_kernel(
-                            m,
-                            n,
-                            k - k0,
-                            up.get(),
-                            false,
-                            a.as_ptr().add(a1),
-                            ar,
-                            b.as_ptr().add(b1),
-                            br,
-                            gemm::Parallelism::None,
-                        )
-                    };
+                    let mut upper: Vec<$t> = alloc::buffer(m * n);
+                    let up = SendPtr(upper.as_mut_ptr());
+                    let none = gemm::Parallelism::None;
+                    let lower_half = || product(0, k0, cp, accumulate, none);
+                    let upper_half = || product(k0, k - k0, up, false, none);
                     if threads > 1 {
                         rayon::join(lower_half, upper_half);
                     } else {
@@ -165,7 +156,7 @@ macro_rules! float_gemm {
                     // SAFETY: the upper half wrote all `m * n` elements (`read_dst = false`).
                     unsafe { upper.set_len(m * n) };
                     for (ci, u) in c[..m * n].iter_mut().zip(&upper) {
-                        // SAFETY: the lower half wrote every element of `c`.
+                        // SAFETY: the lower half wrote (or accumulated into) every element.
                         let v = unsafe { ci.assume_init_read() };
                         ci.write(v + u);
                     }
@@ -176,24 +167,7 @@ macro_rules! float_gemm {
                 } else {
                     gemm::Parallelism::None
                 };
-                // SAFETY: the bounds of every operand were checked above; `c` is a distinct
-                // mutable slice, so it cannot overlap `a` or `b`; strides fit in isize because
-                // every index they produce is inside a slice; gemm reads `c` only when
-                // `accumulate` (then initialised, by the caller's contract).
-                unsafe {
-                    gemm_kernel(
-                        m,
-                        n,
-                        k,
-                        cp,
-                        accumulate,
-                        ap.add(ar.offset),
-                        ar,
-                        bp.add(br.offset),
-                        br,
-                        par,
-                    )
-                }
+                product(0, k, cp, accumulate, par);
             }
         }
 
@@ -264,28 +238,6 @@ trait GemmKernel: Sized {
         br: MatRef,
         par: gemm::Parallelism,
     );
-}
-
-/// [`GemmKernel::kernel`] as a function.
-///
-/// # Safety
-/// As [`GemmKernel::kernel`].
-#[allow(clippy::too_many_arguments)]
-#[inline]
-unsafe fn gemm_kernel<T: GemmKernel>(
-    m: usize,
-    n: usize,
-    k: usize,
-    c: *mut T,
-    accumulate: bool,
-    a: *const T,
-    ar: MatRef,
-    b: *const T,
-    br: MatRef,
-    par: gemm::Parallelism,
-) {
-    // SAFETY: the caller's contract.
-    unsafe { T::kernel(m, n, k, c, accumulate, a, ar, b, br, par) }
 }
 
 /// A raw pointer that two halves of a split product may carry to their threads: each half
